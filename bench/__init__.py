@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bot bench NAME ...` prints figures; they are not tests."""

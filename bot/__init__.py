@@ -1,0 +1,1 @@
+"""农货通: the WeChat side (server, protocol, config, CLI, outbound API)."""

@@ -1,0 +1,231 @@
+"""`python -m bot VERB`: serve, import, chat, logs, menu push, bench."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import config as configuration
+from bot.config import Config, ConfigError
+
+Command = Callable[[argparse.Namespace, Config], int]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    if getattr(args, "demo", False):
+        return configuration.load_demo()
+    return configuration.load(args.config)
+
+
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $BOT_CONFIG, then ./bot.toml)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use the embedded demo: credentials and SQLite under data/")
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from aiohttp import web
+
+    from bot.server import create_app
+
+    if not config.wechat.token:
+        raise CliError("wechat.token: is empty; set it in bot.toml or BOT_WECHAT_TOKEN")
+    config = configuration.with_link_secret(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _print_banner(config)
+    try:
+        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
+                    print=None, access_log=None)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
+    return 0
+
+
+def _print_banner(config: Config) -> None:
+    local = f"http://{config.server.host}:{config.server.port}"
+    print("农货通 is starting" + (" (demo)" if config.demo else ""), flush=True)
+    print(f"  webhook URL: {local}/wechat", flush=True)
+    if config.server.public_url.rstrip("/") != local:
+        print(f"  public webhook URL: {config.server.public_url.rstrip('/')}/wechat", flush=True)
+    print(f"  token: {config.wechat.token}", flush=True)
+    mode = "safe mode (AES)" if config.safe_mode else "plain mode"
+    print(f"  message mode: {mode}; app id: {config.wechat.app_id or '-'}", flush=True)
+    print(f"  database: {config.db.path}", flush=True)
+
+
+def cmd_import(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, listings, schema
+    from db.catalogue import CatalogueError, read
+    from nlp import segment
+
+    try:
+        rows = read(Path(args.file))
+    except CatalogueError as exc:
+        raise CliError(str(exc)) from None
+    segment.load()
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        result = db.call(listings.import_rows, rows, args.replace,
+                         _progress if len(rows) >= 1000 else None)
+    finally:
+        db.close()
+    print(f"imported {len(rows)} rows: {result.created} new, {result.updated} updated, "
+          f"{result.delisted} delisted")
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    end = "\n" if done == total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
+          file=sys.stderr, flush=True)
+
+
+_SINCE = re.compile(r"^(\d+)\s*([smhd])$")
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """'30m', '2h', '1d', or an ISO date/time, as a Unix time."""
+    now = time.time() if now is None else now
+    match = _SINCE.match(text.strip())
+    if match:
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        return now - int(match.group(1)) * seconds
+    try:
+        return dt.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise CliError(f"--since: expected 30m, 2h, 1d or a date like 2026-11-28, got {text!r}")
+
+
+def cmd_logs(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, messages, schema
+
+    since = parse_since(args.since) if args.since else None
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        rows = db.call(messages.recent, since, args.user, args.outcome, args.limit)
+    finally:
+        db.close()
+    for row in reversed(rows):
+        when = dt.datetime.fromtimestamp(row["at"]).strftime("%Y-%m-%d %H:%M:%S")
+        reply = (row["reply"] or "").replace("\n", " ⏎ ")
+        print(f"{when}  {row['outcome']:<9} {row['latency_ms'] or 0:>5}ms  {row['openid'] or '-'}"
+              f"  [{row['msg_type']}/{row['intent'] or '-'}] {row['text'] or ''}")
+        if reply:
+            print(f"    → {reply[:160]}")
+    if not rows:
+        print("no messages match")
+    return 0
+
+
+def cmd_menu_push(args: argparse.Namespace, config: Config) -> int:
+    from bot.wechat_api import WeChatAPI, WeChatAPIError
+    from db import Database, schema
+
+    if not (config.wechat.app_id and config.wechat.app_secret):
+        raise CliError("wechat.app_id and wechat.app_secret: both are needed to push the menu")
+
+    async def push() -> None:
+        db = Database(config.db.path)
+        db.call(schema.migrate)
+        api = WeChatAPI(config, db)
+        try:
+            await api.create_menu(config.menu.buttons)
+        finally:
+            await api.close()
+            db.close()
+
+    try:
+        asyncio.run(push())
+    except WeChatAPIError as exc:
+        raise CliError(f"menu push refused: errcode {exc.errcode} {exc.errmsg}")
+    names = "、".join(button["name"] for button in config.menu.buttons)
+    print(f"menu pushed: {names}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from bot.chat import run_chat
+
+    url = args.url or f"http://127.0.0.1:{config.server.port}/wechat"
+    return asyncio.run(run_chat(config, url, args.openid))
+
+
+def cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    from bench.webhook import run_webhook_bench
+
+    target = load_config(args) if args.url else None
+    return asyncio.run(run_webhook_bench(args.messages, args.concurrency, args.url, target))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="农货通 WeChat bot")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    serve = verbs.add_parser("serve", help="run the webhook server")
+    _config_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    imp = verbs.add_parser("import", help="import a catalogue (.json or .csv), all or nothing")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--replace", action="store_true",
+                     help="delist listings that are absent from the file")
+    _config_options(imp)
+    imp.set_defaults(func=cmd_import)
+
+    chat = verbs.add_parser("chat", help="talk to a running server as a WeChat user")
+    chat.add_argument("--openid", default="chat_user", help="the simulated user's openid")
+    chat.add_argument("--url", help="webhook URL (default: http://127.0.0.1:PORT/wechat)")
+    _config_options(chat)
+    chat.set_defaults(func=cmd_chat)
+
+    logs = verbs.add_parser("logs", help="recent messages from the message log")
+    logs.add_argument("--since", help="30m, 2h, 1d, or a date/time like 2026-11-28T09:00")
+    logs.add_argument("--user", help="only this openid (or pseudonym)")
+    logs.add_argument("--outcome", choices=["answered", "no_match", "error", "deadline", "rejected"])
+    logs.add_argument("--limit", type=int, default=50)
+    _config_options(logs)
+    logs.set_defaults(func=cmd_logs)
+
+    menu = verbs.add_parser("menu", help="the Official Account menu")
+    menu_verbs = menu.add_subparsers(dest="menu_verb", required=True, metavar="ACTION")
+    push = menu_verbs.add_parser("push", help="create the menu from bot.toml through the API")
+    _config_options(push)
+    push.set_defaults(func=cmd_menu_push)
+
+    bench = verbs.add_parser("bench", help="benchmarks that print figures")
+    bench_verbs = bench.add_subparsers(dest="bench_verb", required=True, metavar="NAME")
+    webhook = bench_verbs.add_parser("webhook", help="signed safe-mode buyer queries")
+    webhook.add_argument("--messages", type=int, default=500)
+    webhook.add_argument("--concurrency", type=int, default=20)
+    webhook.add_argument("--url", help="a running server's /wechat (with --config or --demo "
+                                       "for its credentials); default: an in-process demo server")
+    _config_options(webhook)
+    webhook.set_defaults(func=cmd_bench, needs_config=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args) if getattr(args, "needs_config", True) else Config()
+        return args.func(args, config)
+    except (ConfigError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, CliError) else 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,89 @@
+"""SQLite access that never blocks the event loop.
+
+Each worker thread owns its own connection (a sqlite3 connection belongs to the
+thread that opened it); coroutines hand work to those threads with `run`.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from db import schema
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open a connection in autocommit mode; callers open transactions explicitly."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # check_same_thread is off only so close() can run at shutdown; work stays on its thread.
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE so concurrent writers queue on the busy timeout, not fail mid-way."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class Database:
+    """A pool of per-thread connections to one SQLite file."""
+
+    def __init__(self, path: str | Path, workers: int = 4) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sqlite")
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def migrate(self) -> int:
+        """Bring the file to the current schema version; safe to call from any process."""
+        return schema.migrate(self.connection())
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn(conn, ...) on the current thread; for the CLI and worker threads."""
+        return fn(self.connection(), *args, **kwargs)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn(conn, ...) on a database thread and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self.call, fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()

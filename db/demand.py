@@ -1,0 +1,14 @@
+"""Unmet demand: what buyers asked for and did not find."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+
+def record(conn: sqlite3.Connection, openid: str, text: str, product: str | None,
+           origin: str | None = None, price_max_fen: int | None = None) -> None:
+    conn.execute(
+        "INSERT INTO unmet_demand (openid, text, product, origin, price_max_fen, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (openid, text, product, origin, price_max_fen, time.time()),
+    )

@@ -1,0 +1,138 @@
+"""Versioned schema: PRAGMA user_version plus forward-only migrations."""
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sellers (
+    id INTEGER PRIMARY KEY,
+    ident TEXT NOT NULL UNIQUE,          -- phone when known, else 'name:' + name
+    name TEXT NOT NULL,
+    phone TEXT,
+    openid TEXT UNIQUE,
+    assisted INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE listings (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL UNIQUE,
+    seller_id INTEGER NOT NULL REFERENCES sellers(id),
+    title TEXT NOT NULL,
+    category TEXT NOT NULL DEFAULT '',
+    price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+    unit TEXT NOT NULL,
+    stock INTEGER NOT NULL CHECK (stock >= 0),
+    origin TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    status TEXT NOT NULL CHECK (status IN ('live', 'pending', 'delisted')),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX listings_seller ON listings(seller_id);
+-- Segmented text (jieba search mode, space-joined); rowid = listings.id.
+CREATE VIRTUAL TABLE listings_fts USING fts5(title, category, tags, description, origin);
+CREATE TABLE sessions (
+    openid TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT '{}',
+    latitude REAL,
+    longitude REAL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE message_log (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    openid TEXT,
+    msg_type TEXT NOT NULL,
+    text TEXT,
+    intent TEXT,
+    reply TEXT,
+    latency_ms INTEGER,
+    outcome TEXT NOT NULL
+        CHECK (outcome IN ('answered', 'no_match', 'error', 'deadline', 'rejected'))
+);
+CREATE INDEX message_log_at ON message_log(at);
+CREATE INDEX message_log_openid ON message_log(openid, at);
+CREATE TABLE dedupe (
+    key TEXT PRIMARY KEY,
+    openid TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    lease_until REAL NOT NULL,
+    reply TEXT,                          -- rendered plain reply XML; '' means success
+    created_at REAL NOT NULL
+);
+CREATE INDEX dedupe_openid ON dedupe(openid);
+CREATE INDEX dedupe_created ON dedupe(created_at);
+CREATE TABLE pending_replies (
+    id INTEGER PRIMARY KEY,
+    openid TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX pending_replies_openid ON pending_replies(openid, id);
+CREATE TABLE unmet_demand (
+    id INTEGER PRIMARY KEY,
+    openid TEXT,
+    text TEXT NOT NULL,
+    product TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX unmet_demand_openid ON unmet_demand(openid);
+"""
+
+# v2: customer-service quotas, restock alerts, and structured unmet demand.
+V2 = """
+CREATE TABLE cs_quota (
+    inbound_key TEXT PRIMARY KEY,
+    openid TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('message', 'event')),
+    trigger_at REAL NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cs_quota_openid ON cs_quota(openid);
+CREATE TABLE restock_alerts (
+    id INTEGER PRIMARY KEY,
+    openid TEXT NOT NULL,
+    product TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    notified_at REAL
+);
+CREATE INDEX restock_alerts_openid ON restock_alerts(openid);
+ALTER TABLE unmet_demand ADD COLUMN origin TEXT;
+ALTER TABLE unmet_demand ADD COLUMN price_max_fen INTEGER;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)
+CURRENT_VERSION = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, target: int = CURRENT_VERSION) -> int:
+    """Apply each missing migration in its own transaction; return the new version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = version(conn)
+        for number in range(current + 1, target + 1):
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return version(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; executescript would commit implicitly."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s]

@@ -1,0 +1,67 @@
+"""Per-user state: sessions, and erasure when a user unsubscribes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from typing import Any
+
+from db import meta
+from db.database import transaction
+
+SESSION_IDLE_SECONDS = 30 * 60
+
+
+def load_session(conn: sqlite3.Connection, openid: str, now: float | None = None) -> dict[str, Any]:
+    """The user's session state; an idle one has expired but keeps the location."""
+    now = time.time() if now is None else now
+    row = conn.execute("SELECT state, latitude, longitude, updated_at FROM sessions "
+                       "WHERE openid = ?", (openid,)).fetchone()
+    if row is None:
+        return {}
+    state = json.loads(row["state"]) if now - row["updated_at"] <= SESSION_IDLE_SECONDS else {}
+    if row["latitude"] is not None:
+        state["location"] = [row["latitude"], row["longitude"]]
+    return state
+
+
+def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any],
+                 now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    state = dict(state)
+    location = state.pop("location", None) or [None, None]
+    conn.execute(
+        "INSERT INTO sessions (openid, state, latitude, longitude, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(openid) DO UPDATE SET state = excluded.state, latitude = excluded.latitude,"
+        " longitude = excluded.longitude, updated_at = excluded.updated_at",
+        (openid, json.dumps(state, ensure_ascii=False, default=str), location[0], location[1], now),
+    )
+
+
+def pseudonym(conn: sqlite3.Connection, openid: str) -> str:
+    """A one-way, salted stand-in for an openid; the salt never leaves the database."""
+    salt = meta.secret(conn, "pseudonym_salt")
+    return "anon_" + hashlib.sha256((salt + openid).encode()).hexdigest()[:24]
+
+
+# Every table that holds rows keyed to a user; the log is pseudonymised instead.
+_ERASE = (
+    "DELETE FROM sessions WHERE openid = ?",
+    "DELETE FROM dedupe WHERE openid = ?",
+    "DELETE FROM pending_replies WHERE openid = ?",
+    "DELETE FROM unmet_demand WHERE openid = ?",
+    "DELETE FROM restock_alerts WHERE openid = ?",
+    "DELETE FROM cs_quota WHERE openid = ?",
+    "UPDATE sellers SET openid = NULL WHERE openid = ?",
+)
+
+
+def erase(conn: sqlite3.Connection, openid: str) -> str:
+    """Delete everything keyed to the openid and pseudonymise its log; returns the pseudonym."""
+    with transaction(conn):
+        alias = pseudonym(conn, openid)
+        for statement in _ERASE:
+            conn.execute(statement, (openid,))
+        conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
+    return alias

@@ -1,0 +1,110 @@
+"""Conversation basics: welcome, help, menu clicks, location, images, erasure."""
+from __future__ import annotations
+
+from db import users
+from handlers.router import Router, event_is, intent_is, kind_is
+from handlers.context import Turn
+from handlers.types import Reply
+
+router = Router("common")
+
+WELCOME = (
+    "欢迎来到农货通🌾 这里连接城里的买家和乡村的卖家。\n"
+    "买家：直接说想买什么，比如「我想买赣南脐橙」「有没有云南的土鸡蛋，五十块以内」，"
+    "我帮您找好货并给出下单链接。\n"
+    "卖家：发「我要卖」加上货品、价格和数量，就能上架（即将上线）。"
+)
+HELP = (
+    "怎么用农货通：\n"
+    "1. 找货：直接发文字或语音，如「我想买脐橙」「五常大米 100块以内」。\n"
+    "2. 下单：点回复里的「下单」链接。\n"
+    "3. 卖货、查订单：功能即将上线。\n"
+    "底部菜单：找好货、我要卖、我的订单、帮助。"
+)
+FIND = "想买点什么？直接告诉我，比如「我想买赣南脐橙」或「有没有土鸡蛋，五十块以内」。"
+VOICE_EMPTY = "抱歉，没听清您的语音🙏 请打字告诉我，比如「我想买脐橙」。"
+IMAGE = "收到图片啦！我暂时还看不懂图片，请用文字告诉我您想买什么。"
+LOCATION = "已记下您的位置📍 找货时我会参考。"
+GREETING = "您好！我是农货通，想买什么农货直接告诉我，比如「我想买脐橙」。"
+THANKS = "不客气😊 还想买什么随时说。"
+OTHER = "没太明白您的意思😅 想买东西可以直接说货名，比如「我想买脐橙」；发「帮助」看用法。"
+
+
+@router.on(event_is("subscribe"))
+async def subscribe(turn: Turn) -> Reply:
+    return Reply(WELCOME, intent="subscribe")
+
+
+@router.on(event_is("unsubscribe"))
+async def unsubscribe(turn: Turn) -> Reply:
+    """The platform requires deleting a user's information when they leave."""
+    await turn.services.db.run(users.erase, turn.inbound.openid)
+    turn.session.clear()
+    return Reply("", intent="unsubscribe", erase_user=True)
+
+
+def _remember_location(turn: Turn) -> None:
+    inbound = turn.inbound
+    if inbound.latitude is not None and inbound.longitude is not None:
+        turn.session["location"] = [inbound.latitude, inbound.longitude]
+
+
+@router.on(event_is("location"))
+async def location_event(turn: Turn) -> Reply:
+    # Pushed silently whenever the user opens the chat; answering would be noise.
+    _remember_location(turn)
+    return Reply("", intent="location")
+
+
+@router.on(kind_is("location"))
+async def location_message(turn: Turn) -> Reply:
+    _remember_location(turn)
+    return Reply(LOCATION, intent="location")
+
+
+@router.on(kind_is("image"))
+async def image(turn: Turn) -> Reply:
+    return Reply(IMAGE, intent="image")
+
+
+@router.on(lambda turn: turn.inbound.kind == "voice" and not turn.inbound.text)
+async def voice_without_text(turn: Turn) -> Reply:
+    return Reply(VOICE_EMPTY, intent="voice_unrecognised")
+
+
+@router.on(event_is("click", "FIND"))
+async def find_click(turn: Turn) -> Reply:
+    return Reply(FIND, intent="search")
+
+
+@router.on(lambda turn: event_is("click", "HELP")(turn) or intent_is("help")(turn))
+async def help_reply(turn: Turn) -> Reply:
+    return Reply(HELP, intent="help")
+
+
+@router.on(intent_is("greeting"))
+async def greeting(turn: Turn) -> Reply:
+    return Reply(GREETING, intent="greeting")
+
+
+@router.on(intent_is("thanks"))
+async def thanks(turn: Turn) -> Reply:
+    return Reply(THANKS, intent="thanks")
+
+
+fallback = Router("fallback")
+
+
+@fallback.on(event_is("click"))
+async def unknown_click(turn: Turn) -> Reply:
+    return Reply(HELP, intent="help")
+
+
+@fallback.on(kind_is("event"))
+async def other_event(turn: Turn) -> Reply:
+    return Reply("", intent="event")
+
+
+@fallback.on(lambda turn: True)
+async def other(turn: Turn) -> Reply:
+    return Reply(OTHER, intent=turn.understanding.intent)

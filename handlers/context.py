@@ -1,0 +1,25 @@
+"""What a handler gets: the message, its understanding, the session and services."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from db import Database
+from handlers.types import Inbound
+from nlp import Understanding
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    public_url: str
+    link_secret: str
+
+
+@dataclass
+class Turn:
+    inbound: Inbound
+    understanding: Understanding
+    services: Services
+    session: dict[str, Any] = field(default_factory=dict)
+    now: float = 0.0

@@ -1,0 +1,44 @@
+"""Chinese segmentation with jieba; the dictionary loads once, at start-up."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+
+import jieba
+
+_loaded = False
+_lock = threading.Lock()
+_SEPARATOR = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def load() -> None:
+    """Load jieba's dictionary; call at start-up, never on the request path."""
+    global _loaded
+    with _lock:
+        if _loaded:
+            return
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _loaded = True
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case, collapsed whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def words(text: str) -> list[str]:
+    """Precise-mode words of the text, without punctuation or spaces."""
+    return [w for w in jieba.lcut(normalise(text)) if not _SEPARATOR.fullmatch(w)]
+
+
+def search_terms(text: str) -> list[str]:
+    """Search-mode terms: whole words plus their dictionary parts (赣南脐橙 → 赣南, 脐橙, 赣南脐橙)."""
+    return [w for w in jieba.lcut_for_search(normalise(text)) if not _SEPARATOR.fullmatch(w)]
+
+
+def index_text(text: str) -> str:
+    """Space-joined search-mode terms, the form stored in the FTS table."""
+    return " ".join(search_terms(text))

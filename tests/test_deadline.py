@@ -1,0 +1,108 @@
+"""Replies that miss the deadline: `success` now, the reply later."""
+from __future__ import annotations
+
+import asyncio
+
+from bot import wire
+from bot.pipeline import PENDING_HEAD
+from tests.conftest import make_config, seed, start_bot, stop_bot
+from tests.gate import Gate
+
+
+async def _slow_first_message(config, openid: str, xml: str):
+    seed(config)
+    gate = Gate()
+    running = await start_bot(config, handle=gate)
+    first = await running.send_xml(xml, openid)
+    assert first == {}  # answered `success` at the deadline
+    assert running.state.pipeline.stats["deadline"] == 1
+    gate.release.set()
+    await running.state.pipeline.drain()
+    return running
+
+
+async def test_without_customer_service_the_reply_leads_the_next_one(tmp_path) -> None:
+    config = make_config(tmp_path, deadline={"seconds": 0.2})
+    xml = wire.text_xml("user_late", "我想买脐橙", msg_id=101)
+    running = await _slow_first_message(config, "user_late", xml)
+    try:
+        assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+        assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
+        retry = await running.send_xml(xml, "user_late")
+        assert retry == {}  # the retry must not deliver it a second time
+        following = await running.say("谢谢", openid="user_late")
+    finally:
+        await stop_bot(running)
+    assert following.startswith(PENDING_HEAD)
+    assert following.index("赣南脐橙") < following.index("不客气")
+    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
+
+
+async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path) -> None:
+    from tests.fake_wechat import FakeWeChat
+
+    fake = await FakeWeChat().start()
+    config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
+        "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
+    try:
+        running = await _slow_first_message(
+            config, "user_cs", wire.text_xml("user_cs", "我想买脐橙", msg_id=202))
+        await stop_bot(running)
+    finally:
+        await fake.close()
+    assert len(fake.sent) == 1 and fake.sent[0]["touser"] == "user_cs"
+    assert "赣南脐橙" in fake.sent[0]["text"]["content"]
+    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
+    assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
+    assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("message", 1)]
+
+
+async def test_refused_customer_service_falls_back_to_pending(tmp_path) -> None:
+    from tests.fake_wechat import FakeWeChat
+
+    fake = await FakeWeChat().start()
+    fake.fail("message/custom/send", 45047)
+    config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
+        "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
+    try:
+        running = await _slow_first_message(
+            config, "user_cs", wire.event_xml("user_cs", "CLICK", "HELP"))
+        await stop_bot(running)
+    finally:
+        await fake.close()
+    assert fake.sent == []
+    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+    assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("event", 0)]
+
+
+async def test_simulated_users_never_reach_the_api(tmp_path) -> None:
+    from tests.fake_wechat import FakeWeChat
+
+    fake = await FakeWeChat().start()
+    config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
+        "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
+    try:
+        running = await _slow_first_message(
+            config, "sim_alice", wire.text_xml("sim_alice", "我想买脐橙", msg_id=303))
+        await stop_bot(running)
+    finally:
+        await fake.close()
+    assert fake.sent == [] and fake.token_requests == 0
+    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+
+
+def test_quota_limits_and_windows(tmp_path) -> None:
+    from db import Database, quota, schema
+
+    db = Database(tmp_path / "q.db")
+    try:
+        db.call(schema.migrate)
+        now = 1_800_000_000.0
+        assert [db.call(quota.take, "m", "u", "message", now, now + 1) for _ in range(6)] == [
+            True] * 5 + [False]
+        assert [db.call(quota.take, "e", "u", "event", now, now + 30) for _ in range(4)] == [
+            True] * 3 + [False]
+        assert db.call(quota.take, "e2", "u", "event", now, now + 61) is False
+        assert db.call(quota.take, "m2", "u", "message", now, now + 48 * 3600 + 1) is False
+    finally:
+        db.close()

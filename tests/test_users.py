@@ -1,0 +1,90 @@
+"""Unsubscribe erases everything keyed to the user; sessions and locations."""
+from __future__ import annotations
+
+import time
+
+from bot import wire
+from db import Database, pending, quota
+
+LEAVER = "o_leaver_123"
+
+
+def _every_text_value(bot) -> list[tuple[str, str, str]]:
+    found = []
+    for (table,) in bot.db_rows("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = [row[1] for row in bot.db_rows(f"PRAGMA table_info('{table}')")]
+        for column in columns:
+            for (value,) in bot.db_rows(f'SELECT "{column}" FROM "{table}"'):
+                if isinstance(value, str) and LEAVER in value:
+                    found.append((table, column, value))
+    return found
+
+
+async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> None:
+    await bot.say("我想买榴莲", openid=LEAVER)               # unmet demand, session, dedupe, log
+    await bot.send_xml(wire.message_xml(LEAVER, "location", {
+        "Location_X": "23.13", "Location_Y": "113.26", "Scale": "15", "Label": "广州",
+        "MsgId": 31}), LEAVER)
+    db = Database(bot.config.db.path)
+    try:
+        db.call(pending.add, LEAVER, "迟到的回复")
+        db.call(quota.take, f"m:{LEAVER}:1", LEAVER, "message", time.time(), time.time())
+        db.call(lambda c: c.execute("INSERT INTO restock_alerts (openid, product, created_at)"
+                                    " VALUES (?, '榴莲', 0)", (LEAVER,)))
+        db.call(lambda c: c.execute("UPDATE sellers SET openid = ? WHERE id = 1", (LEAVER,)))
+    finally:
+        db.close()
+    assert {table for table, _, _ in _every_text_value(bot)} >= {
+        "sessions", "dedupe", "unmet_demand", "message_log", "pending_replies", "cs_quota",
+        "restock_alerts", "sellers"}
+
+    reply = await bot.send_xml(wire.event_xml(LEAVER, "unsubscribe"), LEAVER)
+
+    assert reply == {}
+    assert _every_text_value(bot) == []
+    aliases = bot.db_rows("SELECT DISTINCT openid FROM message_log")
+    assert len(aliases) == 1 and aliases[0][0].startswith("anon_")
+    assert bot.db_rows("SELECT count(*) FROM message_log") == [(3,)]
+    assert bot.db_rows("SELECT name FROM sellers WHERE id = 1") != []  # listings stay for buyers
+
+
+async def test_location_is_kept_on_the_session(bot) -> None:
+    await bot.send_xml(wire.event_xml("user_loc", "LOCATION") .replace(
+        "</xml>", "<Latitude>30.5</Latitude><Longitude>114.3</Longitude>"
+                  "<Precision>65</Precision></xml>"), "user_loc")
+    assert bot.db_rows("SELECT latitude, longitude FROM sessions WHERE openid = 'user_loc'") == [
+        (30.5, 114.3)]
+
+
+async def test_subscribe_and_scene_subscribe_welcome(bot) -> None:
+    plain = await bot.send_xml(wire.event_xml("user_new", "subscribe", ""), "user_new")
+    scene = await bot.send_xml(wire.event_xml("user_qr", "subscribe", "qrscene_123"), "user_qr")
+    for reply in (plain, scene):
+        assert "买家" in reply["Content"] and "卖家" in reply["Content"]
+
+
+async def test_voice_uses_recognition_and_empty_recognition_asks_to_type(bot) -> None:
+    spoken = await bot.send_xml(wire.voice_xml("user_v", "我想买脐橙。"), "user_v")
+    assert "赣南脐橙" in spoken["Content"]
+    empty = await bot.send_xml(wire.voice_xml("user_v", ""), "user_v")
+    assert "打字" in empty["Content"]
+    assert ("voice", "voice_unrecognised") in bot.db_rows(
+        "SELECT msg_type, intent FROM message_log")
+
+
+async def test_menu_clicks_and_coming_features_are_honest(bot) -> None:
+    async def click(key: str) -> str:
+        return (await bot.send_xml(wire.event_xml("user_m", "CLICK", key), "user_m"))["Content"]
+
+    assert "我想买" in await click("FIND")
+    assert "怎么用" in await click("HELP")
+    assert "即将上线" in await click("SELL")
+    assert "即将上线" in await click("ORDERS")
+    assert "即将上线" in await bot.say("我要卖赣南脐橙，三块五一斤，有300斤", openid="user_m")
+    assert "即将上线" in await bot.say("我的订单", openid="user_m")
+
+
+async def test_image_is_acknowledged(bot) -> None:
+    reply = await bot.send_xml(wire.message_xml("user_i", "image", {
+        "PicUrl": "http://example.invalid/p.jpg", "MediaId": "m1", "MsgId": 5}), "user_i")
+    assert "图片" in reply["Content"]
