@@ -1,0 +1,76 @@
+"""The CLI verbs against real servers and databases."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bot.cli import parse_since
+from tests.test_import import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write_config(bot, tmp_path: Path) -> Path:
+    config = bot.config
+    path = tmp_path / "cli.toml"
+    path.write_text(
+        f'[wechat]\ntoken = "{config.wechat.token}"\napp_id = "{config.wechat.app_id}"\n'
+        f'encoding_aes_key = "{config.wechat.encoding_aes_key}"\n'
+        f'[db]\npath = "{config.db.path}"\n', encoding="utf-8")
+    return path
+
+
+async def test_chat_sends_sealed_messages_and_prints_replies(bot, tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "chat", "--config", str(_write_config(bot, tmp_path)),
+        "--url", bot.url, "--openid", "cli_user", cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate("我想买脐橙\n我想买榴莲\n/click HELP\n".encode())
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    assert "赣南脐橙 现摘现发 10斤装" in text and "[下单: http://shop.example/o/" in text
+    assert "没有找到「榴莲」" in text and "怎么用" in text
+    assert bot.db_rows("SELECT count(*) FROM message_log WHERE openid = 'cli_user'") == [(3,)]
+
+
+async def test_logs_filters_by_user_and_outcome(bot, tmp_path: Path) -> None:
+    await bot.say("我想买榴莲", openid="log_a")
+    await bot.say("我想买脐橙", openid="log_b")
+    config = str(_write_config(bot, tmp_path))
+    loop = asyncio.get_running_loop()
+    done = await loop.run_in_executor(None, lambda: run_cli(
+        "logs", "--config", config, "--outcome", "no_match"))
+    assert done.returncode == 0 and "我想买榴莲" in done.stdout and "我想买脐橙" not in done.stdout
+    done = await loop.run_in_executor(None, lambda: run_cli(
+        "logs", "--config", config, "--user", "log_b", "--since", "1h"))
+    assert "我想买脐橙" in done.stdout and "log_a" not in done.stdout
+    done = await loop.run_in_executor(None, lambda: run_cli(
+        "logs", "--config", config, "--since", "yesterday-ish"))
+    assert done.returncode == 1 and "--since" in done.stderr
+
+
+async def test_healthz_is_ready(bot) -> None:
+    async with bot.session.get(bot.server.make_url("/healthz")) as response:
+        assert response.status == 200
+
+
+def test_parse_since_forms() -> None:
+    assert parse_since("30m", now=10_000) == 10_000 - 1800
+    assert parse_since("2d", now=200_000) == 200_000 - 172_800
+
+
+def test_every_verb_has_help() -> None:
+    for verb in (["serve"], ["import"], ["chat"], ["logs"], ["menu", "push"],
+                 ["bench", "webhook"]):
+        done = run_cli(*verb, "--help")
+        assert done.returncode == 0 and "usage:" in done.stdout, verb
+
+
+def test_serve_without_a_token_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text(f'[db]\npath = "{tmp_path / "x.db"}"\n', encoding="utf-8")
+    done = run_cli("serve", "--config", str(path))
+    assert done.returncode == 1 and "wechat.token" in done.stderr
