@@ -14,7 +14,7 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 from wechatpy import create_reply, parse_message
-from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import WeChatCrypto, _get_signature
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import BaseMessage, UnknownMessage
 from wechatpy.utils import check_signature
@@ -107,22 +107,35 @@ def _decode(body: bytes) -> str:
         raise Rejected(400, "body is not UTF-8") from None
 
 
+_ENCRYPT_FIELD = re.compile(
+    r"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
+
+
 def _open_encrypted(config: Config, query: dict[str, str], body: bytes) -> Envelope:
+    """Check msg_signature over the Encrypt field before parsing anything else."""
     msg_signature = query.get("msg_signature", "")
     if not msg_signature:
         raise Rejected(403, "missing msg_signature")
-    outer = _parse_xml(_decode(body))
-    encrypt = outer.get("Encrypt")
-    if not isinstance(encrypt, str) or not encrypt:
+    text = _decode(body)
+    found = _ENCRYPT_FIELD.search(text)
+    if not found:
         raise Rejected(400, "missing Encrypt field")
-    cryptos = _cryptos(config)
+    encrypt = "".join((found.group(1) or found.group(2) or "").split())
+    if _get_signature(config.wechat.token, query.get("timestamp", ""), query.get("nonce", ""),
+                      encrypt) != msg_signature:
+        raise Rejected(403, "invalid msg_signature")
+    if _parse_xml(text).get("Encrypt") is None:
+        raise Rejected(400, "missing Encrypt field")
+    return _decrypt(config, query, encrypt, msg_signature)
+
+
+def _decrypt(config: Config, query: dict[str, str], encrypt: str, msg_signature: str) -> Envelope:
+    """The current key first, then the previous one: the platform rotates keys."""
     last_error = "cannot decrypt"
-    for crypto in cryptos:
+    for crypto in _cryptos(config):
         try:
             plain = crypto.decrypt_message({"Encrypt": encrypt}, msg_signature,
                                            query.get("timestamp", ""), query.get("nonce", ""))
-        except InvalidSignatureException:
-            raise Rejected(403, "invalid msg_signature") from None
         except _BAD_INPUT as exc:
             last_error = f"cannot decrypt: {type(exc).__name__}"
             continue

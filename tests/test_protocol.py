@@ -198,3 +198,12 @@ def test_reply_xml_is_well_formed_with_control_chars_and_cdata_end() -> None:
     text = "".join(node.data for node in
                    document.getElementsByTagName("Content")[0].childNodes)
     assert text == "价格]]>便宜了！"
+
+
+async def test_safe_mode_checks_the_signature_before_parsing(bot) -> None:
+    query, body = wire.seal(bot.config, wire.text_xml("user_o", "帮助"), "user_o")
+    hostile = b'<!DOCTYPE x [<!ENTITY e "boom">]>' + body
+    status, _ = await bot.post_raw({**query, "msg_signature": "0" * 40}, hostile)
+    assert status == 403  # a bad signature is refused before any parsing
+    status, _ = await bot.post_raw(query, hostile)
+    assert status == 400
