@@ -53,8 +53,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_banner(config: Config) -> None:
-    local = f"http://{config.server.host}:{config.server.port}"
+    host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::", "") else config.server.host
+    local = f"http://{host}:{config.server.port}"
     print("农货通 is starting" + (" (demo)" if config.demo else ""), flush=True)
+    if config.simulator_on:
+        print(f"  simulator (open in a browser): {local}/simulator", flush=True)
     print(f"  webhook URL: {local}/wechat", flush=True)
     if config.server.public_url.rstrip("/") != local:
         print(f"  public webhook URL: {config.server.public_url.rstrip('/')}/wechat", flush=True)

@@ -56,6 +56,12 @@ class DeadlineConfig:
     seconds: float = 4.0
 
 
+@dataclass(frozen=True)
+class SimulatorConfig:
+    enabled: bool = False
+    allow_remote: bool = False
+
+
 DEFAULT_MENU: tuple[dict[str, str], ...] = (
     {"name": "找好货", "key": "FIND"},
     {"name": "我要卖", "key": "SELL"},
@@ -77,16 +83,23 @@ class Config:
     listings: ListingsConfig = field(default_factory=ListingsConfig)
     deadline: DeadlineConfig = field(default_factory=DeadlineConfig)
     menu: MenuConfig = field(default_factory=MenuConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     demo: bool = False
 
     @property
     def safe_mode(self) -> bool:
         return bool(self.wechat.encoding_aes_key)
 
+    @property
+    def simulator_on(self) -> bool:
+        """The demo always has the simulator; elsewhere it is opt-in."""
+        return self.demo or self.simulator.enabled
+
 
 _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
+    "simulator": SimulatorConfig,
 }
 
 

@@ -53,6 +53,10 @@ def create_app(config: Config, db: Database | None = None,
     app.router.add_post("/wechat", receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/o/{token}", order_page)
+    if config.simulator_on:
+        from bot import simulator  # it builds on this module
+
+        simulator.add_routes(app)
     app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)
     return app
@@ -131,27 +135,40 @@ async def _read_body(request: web.Request) -> bytes:
 
 async def receive(request: web.Request) -> web.Response:
     started = time.monotonic()
-    state = request.app[STATE]
-    query = dict(request.query)
     try:
         body = await _read_body(request)
+    except Rejected as exc:
+        return web.Response(status=exc.status, text=STATUS_TEXT[exc.status])
+    status, text = await deliver(request.app[STATE], dict(request.query), body, started)
+    content_type = "application/xml" if status == 200 and text != "success" else "text/plain"
+    return web.Response(status=status, text=text, content_type=content_type)
+
+
+async def deliver(state: AppState, query: dict[str, str], body: bytes,
+                  started: float | None = None) -> tuple[int, str]:
+    """Everything /wechat does with a body: verify, decrypt, parse, dedupe, handle, seal.
+
+    The simulator's bridge calls this too, so it can never skip a step.
+    """
+    started = time.monotonic() if started is None else started
+    if len(body) > MAX_BODY_BYTES:
+        return 413, STATUS_TEXT[413]
+    try:
         envelope = protocol.open_post(state.config, query, body)
         message = protocol.parse(envelope.xml)
     except Rejected as exc:
         if exc.status == 400:
             await state.pipeline.log_rejected(exc.reason, started)
-        return web.Response(status=exc.status, text=STATUS_TEXT[exc.status])
+        return exc.status, STATUS_TEXT[exc.status]
     inbound = protocol.to_inbound(message)
     if inbound is None:
-        return web.Response(text="success")
+        return 200, "success"
     try:
         plain = await state.pipeline.respond(inbound, message, started)
     except Exception:  # never a 500 to the platform: it would only retry
         log.exception("responding failed")
         plain = ""
-    body_text = envelope.wrap(plain, query.get("nonce") or str(int(time.time())))
-    content_type = "text/plain" if body_text == "success" else "application/xml"
-    return web.Response(text=body_text, content_type=content_type)
+    return 200, envelope.wrap(plain, query.get("nonce") or str(int(time.time())))
 
 
 ORDER_PAGE = """<!doctype html>
