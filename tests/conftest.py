@@ -3,6 +3,7 @@ and messages built, signed and sealed as WeChat sends them."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,8 @@ class Bot:
             db.close()
 
 
-async def start_bot(config: Config, handle: Any = None) -> Bot:
-    server = TestServer(create_app(config, handle=handle), host="127.0.0.1")
+async def start_bot(config: Config, handle: Any = None, port: int | None = None) -> Bot:
+    server = TestServer(create_app(config, handle=handle), host="127.0.0.1", port=port)
     await server.start_server()
     return Bot(config, server, aiohttp.ClientSession())
 
@@ -106,6 +107,12 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
     running = await start_bot(config)
     yield running
     await stop_bot(running)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def load_json(path: Path) -> Any:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ import aiohttp
 
 from bot import wire
 from db import Database, dedupe
-from tests.conftest import make_config, seed, start_bot, stop_bot
+from tests.conftest import free_port, make_config, seed, start_bot, stop_bot
 from tests.gate import Gate, until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,12 +89,6 @@ def test_a_live_lease_is_not_taken_over(tmp_path) -> None:
         db.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def _serve(config_path: Path, port: int) -> asyncio.subprocess.Process:
     env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(ROOT)}
     return await asyncio.create_subprocess_exec(
@@ -126,7 +119,7 @@ async def test_two_processes_on_one_database_answer_a_message_once(tmp_path) -> 
         f'[wechat]\ntoken = "test-token"\napp_id = "{config.wechat.app_id}"\n'
         f'encoding_aes_key = "{config.wechat.encoding_aes_key}"\n'
         f'[db]\npath = "{config.db.path}"\n', encoding="utf-8")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     servers = [await _serve(config_path, port) for port in ports]
     try:
         async with aiohttp.ClientSession() as session:
