@@ -1,4 +1,5 @@
 """Understanding of colloquial Chinese: pure functions over text and lexicon files."""
+from nlp.segment import load
 from nlp.understand import Understanding, understand
 
-__all__ = ["Understanding", "understand"]
+__all__ = ["Understanding", "load", "understand"]

@@ -1,10 +1,19 @@
-"""Lexicon data files under nlp/data, read once and kept in memory."""
+"""Lexicon data files under nlp/data, read once and kept in memory.
+
+products.txt (category path | names), specialties.txt, synonyms.txt,
+categories.json, attributes.txt, regions.json (generated offline from jionlp by
+nlp/tools/build_gazetteer.py) and areas.json (historic and colloquial areas).
+"""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from pypinyin import Style, lazy_pinyin
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -12,10 +21,187 @@ DATA_DIR = Path(__file__).parent / "data"
 @cache
 def words(name: str) -> frozenset[str]:
     """A one-word-per-line file; blank lines and '#' comments are skipped."""
-    lines = (DATA_DIR / name).read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(word for line in _lines(name) for word in [line.strip()] if word)
 
 
 @cache
 def table(name: str) -> Any:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def _lines(name: str) -> Iterator[str]:
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield line
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    level: str  # province | city | county | area
+    province: str | None
+    city: str | None = None
+    county: str | None = None
+    provinces: tuple[str, ...] = ()  # areas spanning several provinces (东北)
+    cities: tuple[str, ...] = ()
+
+    def slot(self) -> dict[str, Any]:
+        """The canonical origin: province, city and county, as far as known."""
+        if self.provinces:
+            return {"provinces": list(self.provinces)}
+        value: dict[str, Any] = {"province": self.province}
+        if self.cities:
+            value["cities"] = list(self.cities)
+        if self.city:
+            value["city"] = self.city
+        if self.county:
+            value["county"] = self.county
+        return value
+
+    def names(self) -> tuple[str, ...]:
+        """Every place name a listing's origin text might show for this region."""
+        if self.provinces:
+            return self.provinces
+        if self.cities:
+            return self.cities
+        return tuple(n for n in (self.county, self.city if not self.county else None,
+                                 self.province if not (self.city or self.county) else None) if n)
+
+
+@dataclass(frozen=True)
+class Specialty:
+    name: str
+    base: str
+    origin: str
+
+
+@dataclass
+class Lexicon:
+    products: dict[str, str] = field(default_factory=dict)      # surface -> canonical
+    category_of: dict[str, str] = field(default_factory=dict)   # canonical -> "top/sub"
+    categories: dict[str, str] = field(default_factory=dict)    # word -> category path
+    virtual: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    specialties: dict[str, Specialty] = field(default_factory=dict)
+    surfaces: dict[str, set[str]] = field(default_factory=dict)  # canonical -> surfaces
+    regions: dict[str, list[Region]] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
+    pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
+
+    def members(self, category: str) -> set[str]:
+        """Canonical products under a category path, or a virtual category's parts."""
+        if category in self.virtual:
+            return set().union(*(self.members(part) for part in self.virtual[category]))
+        return {p for p, path in self.category_of.items()
+                if path == category or path.startswith(category + "/")}
+
+    def jieba_words(self) -> Iterator[str]:
+        yield from self.products
+        yield from self.categories
+        yield from (a for a in self.attributes if len(a) > 1)
+        yield from (r for r in self.regions if len(r) > 1)
+
+
+def _read_products(lex: Lexicon) -> None:
+    for line in _lines("products.txt"):
+        path, _, names = line.partition("|")
+        path = path.strip()
+        lex.categories.setdefault(path.partition("/")[0], path.partition("/")[0])
+        for name in names.split():
+            lex.products[name] = name
+            lex.category_of.setdefault(name, path)
+
+
+def _read_synonyms(lex: Lexicon) -> None:
+    for line in _lines("synonyms.txt"):
+        group = line.split()
+        canonical = group[0]
+        path = next((lex.category_of[n] for n in group if n in lex.category_of), None)
+        if path:
+            lex.category_of.setdefault(canonical, path)
+        for name in group:
+            lex.products[name] = canonical
+
+
+def _read_specialties(lex: Lexicon) -> None:
+    for line in _lines("specialties.txt"):
+        name, base, origin = (part.strip() for part in line.split("|"))
+        base = lex.products.get(base, base)
+        lex.specialties[name] = Specialty(name, base, origin)
+        lex.products[name] = name
+        if base in lex.category_of:
+            lex.category_of.setdefault(name, lex.category_of[base])
+
+
+def _read_categories(lex: Lexicon) -> None:
+    data = table("categories.json")
+    lex.categories.update(data["aliases"])
+    lex.virtual = {name: tuple(parts) for name, parts in data["virtual"].items()}
+    for name in lex.virtual:
+        lex.categories.setdefault(name, name)
+
+
+def _read_attributes(lex: Lexicon) -> None:
+    for line in _lines("attributes.txt"):
+        canonical, *others = line.split()
+        for name in (canonical, *others):
+            lex.attributes[name] = canonical
+
+
+def _add_region(lex: Lexicon, surface: str, region: Region) -> None:
+    bucket = lex.regions.setdefault(surface, [])
+    if region not in bucket:
+        bucket.append(region)
+
+
+def _read_regions(lex: Lexicon) -> None:
+    path = DATA_DIR / "regions.json"
+    if path.exists():
+        for item in table("regions.json")["regions"]:
+            region = Region(item["name"], item["level"], item["province"], item.get("city"),
+                            item.get("county"))
+            for surface in (item["name"], *item.get("aliases", [])):
+                _add_region(lex, surface, region)
+    if (DATA_DIR / "areas.json").exists():
+        for common in table("areas.json").get("ignore", []):
+            lex.regions.pop(common, None)
+        for item in table("areas.json")["areas"]:
+            if item.get("single_char"):
+                continue  # 川, 滇 ... are too ambiguous on their own
+            region = Region(item["name"], "area", item.get("province"), item.get("city"),
+                            provinces=tuple(item.get("provinces", ())),
+                            cities=tuple(item.get("cities", ())))
+            _add_region(lex, item["name"], region)
+    _LEVEL_RANK = {"province": 0, "area": 1, "city": 2, "county": 3}
+    for bucket in lex.regions.values():
+        bucket.sort(key=lambda r: _LEVEL_RANK.get(r.level, 4))
+
+
+def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
+    for surface, canonical in lex.products.items():
+        lex.surfaces.setdefault(canonical, set()).add(surface)
+    for surface, canonical in sorted(lex.products.items(), key=lambda kv: (kv[0] != kv[1], kv[0])):
+        if 2 <= len(surface) <= 5:
+            lex.pinyin.setdefault(pinyin_of(surface), canonical)
+
+
+@cache
+def _char_pinyin(char: str) -> str:
+    return lazy_pinyin(char, style=Style.NORMAL, errors="ignore")[0] if "\u4e00" <= char <= "\u9fff" else char
+
+
+def pinyin_of(text: str) -> str:
+    """Toneless pinyin, syllables joined: 苹果 and 平果 both give pingguo."""
+    return "".join(_char_pinyin(char) for char in text)
+
+
+@cache
+def lexicon() -> Lexicon:
+    lex = Lexicon()
+    _read_products(lex)
+    _read_synonyms(lex)
+    _read_specialties(lex)
+    _read_categories(lex)
+    _read_attributes(lex)
+    _read_regions(lex)
+    _build_surfaces_and_pinyin(lex)
+    return lex

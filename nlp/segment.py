@@ -8,6 +8,9 @@ import unicodedata
 
 import jieba
 
+from nlp import lexicon
+
+_LEXICON_FREQ = 50_000
 _loaded = False
 _lock = threading.Lock()
 _SEPARATOR = re.compile(r"[\W_]+", re.UNICODE)
@@ -21,11 +24,15 @@ def load() -> None:
             return
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
+        # Lexicon words segment whole (赣南脐橙, 五常大米, 土鸡蛋); search mode still
+        # yields their dictionary parts for the index.
+        for word in lexicon.lexicon().jieba_words():
+            jieba.add_word(word, freq=_LEXICON_FREQ)
         _loaded = True
 
 
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, collapsed whitespace."""
+    """Full-width to half-width, lower case, collapsed whitespace (for indexing)."""
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 

@@ -1,89 +1,252 @@
-"""understand(text) -> Understanding: intent plus the slots a buyer search needs.
+"""understand(text, context) -> Understanding: the intent and slots of one message.
 
-Pure: lexicons are read once; no I/O at call time after the first.
+Pure: lexicons are loaded once (nlp.load at start-up); no I/O at call time.
+The schema and examples are in nlp/README.md.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from functools import cache
+from decimal import Decimal
 from typing import Any
 
-import cn2an
+from nlp import lexicon as lexicons
+from nlp import numbers, segment
+from nlp.lexicon import Lexicon, Region, pinyin_of
+from nlp.normalize import MAX_CHARS, normalise
 
-from nlp import lexicon, segment
-
-_CN_NUM = "零一二两三四五六七八九十百千"
-_NUMBER = rf"(\d+(?:\.\d+)?|[{_CN_NUM}]+)"
-_MONEY = r"(?:块钱|块|元|rmb|¥)"
-_PRICE_MAX = [
-    re.compile(rf"{_NUMBER}\s*{_MONEY}\s*(?:钱)?\s*(?:以内|以下|之内|内)"),
-    re.compile(rf"(?:不超过|最多|低于|不高于|少于)\s*{_NUMBER}\s*{_MONEY}?"),
-    re.compile(rf"{_NUMBER}\s*{_MONEY}?\s*(?:以内|以下|之内)"),
-]
-# Number spans (with an optional unit) are never search words.
-_QUANTITY = re.compile(rf"[¥]?{_NUMBER}\s*(?:块钱|块|元|毛|角|斤|公斤|千克|kg|箱|袋|个|只|盒|瓶|罐|件|份)?")
+INTENTS = ("search", "sell", "confirm", "cancel", "choose", "next_page", "refine", "my_orders",
+           "my_listings", "update_listing", "help", "greeting", "thanks", "other")
+_ORDINAL = r"[一二三四五六七八九十两\d]+"
+_CHOOSE = re.compile(
+    rf"第\s*(?P<a>{_ORDINAL})\s*(?:个|款|种|家|件|条|样|号)?"
+    rf"|(?P<b>{_ORDINAL})\s*号(?!码|楼|线)"
+    rf"|(?:要|买|选|拿)(?:那|这)?(?P<c>[一二三四五六七八九两])(?:个|款)(?!斤|箱|袋)")
+_LATIN = re.compile(r"[a-z]+")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 @dataclass(frozen=True)
 class Understanding:
     intent: str
     slots: dict[str, Any] = field(default_factory=dict)
+    # Hints beyond the slot schema: cheaper, delist, restock.
+    flags: frozenset[str] = frozenset()
+    # Content words nothing in the lexicons explained, for a text search fallback.
+    words: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
-        return tuple(self.slots.get("terms", ()))
+        product = self.slots.get("product")
+        return (product, *self.words) if product else self.words
 
 
-def _to_decimal(raw: str) -> Decimal | None:
-    try:
-        if raw[0].isdigit():
-            return Decimal(raw)
-        return Decimal(str(cn2an.cn2an(raw, "smart")))
-    except (ValueError, InvalidOperation, KeyError, IndexError):
-        return None
+@dataclass
+class _Found:
+    product: str | None = None
+    surface: str | None = None
+    category: str | None = None
+    regions: list[Region] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
 
 
-def price_max(text: str) -> tuple[Decimal | None, str]:
-    """The buyer's upper price bound, and the text with that phrase removed."""
-    for pattern in _PRICE_MAX:
-        match = pattern.search(text)
-        if match:
-            value = _to_decimal(match.group(1))
-            if value is not None:
-                return value, text[: match.start()] + " " + text[match.end():]
-    return None, text
+def _cues(name: str) -> list[str]:
+    return lexicons.table("intents.json")[name]
 
 
-def _cue_intent(text: str) -> tuple[str | None, str]:
-    rules = lexicon.table("intents.json")
-    for intent in rules["order"]:
-        for cue in rules["cues"][intent]:
-            if cue in text:
-                return intent, text.replace(cue, " ")
-    return None, text
+def _has(text: str, name: str) -> bool:
+    return any(cue in text for cue in _cues(name))
 
 
-def search_words(text: str) -> list[str]:
-    """Content words of a request: no stopwords, numbers or quantities."""
-    stop = lexicon.words("stopwords.txt")
-    stripped = _QUANTITY.sub(" ", text)
-    return [w for w in segment.words(stripped) if w not in stop]
+def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
+    found = _Found()
+    for word in words:
+        if word in lex.products and found.product is None:
+            found.product, found.surface = lex.products[word], word
+        elif word in lex.categories and word not in lex.products and found.category is None:
+            found.category = lex.categories[word]
+        elif word in lex.attributes:
+            if lex.attributes[word] not in found.attributes:
+                found.attributes.append(lex.attributes[word])
+        elif word in lex.regions and len(word) > 1:
+            found.regions.append(lex.regions[word][0])
+        elif word not in stop and not word.isdigit() and word not in lex.products:
+            found.unknown.append(word)
+    return found
+
+
+def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
+    """Homophones and whole pinyin: 平果 and pingguo mean 苹果."""
+    latin = "".join(_LATIN.findall(text))
+    for candidate in (latin, *_LATIN.findall(text)):
+        if len(candidate) >= 4 and candidate in lex.pinyin:
+            found.product = found.surface = lex.pinyin[candidate]
+            found.unknown = [w for w in found.unknown if not _LATIN.fullmatch(w)]
+            return
+    for run in _CJK_RUN.findall(text):
+        for size in (4, 3, 2):
+            for start in range(len(run) - size + 1):
+                window = run[start:start + size]
+                canonical = lex.pinyin.get(pinyin_of(window))
+                if canonical and set(window) & set(canonical) and window not in lex.regions:
+                    found.product, found.surface = canonical, window
+                    found.unknown = [w for w in found.unknown if w not in window and window not in w]
+                    return
+
+
+def _choose(text: str) -> tuple[int | None, str]:
+    match = _CHOOSE.search(text)
+    if not match:
+        return None, text
+    raw = match.group("a") or match.group("b") or match.group("c")
+    value = numbers.to_decimal(raw)
+    if value is None or not 0 < value <= 50:
+        return None, text
+    return int(value), text[: match.start()] + " " + text[match.end():]
+
+
+def _price_slots(prices: list[numbers.Price]) -> dict[str, Any]:
+    slots: dict[str, Any] = {}
+    for price in prices:
+        if price.low is not None and "price_min" not in slots:
+            slots["price_min"] = price.low
+        if price.high is not None and "price_max" not in slots:
+            slots["price_max"] = price.high
+        if price.per and "price_per" not in slots:
+            slots["price_per"] = price.per
+    return slots
+
+
+def _amount_slots(nums: numbers.Numbers, stock: bool) -> dict[str, Any]:
+    slots = _price_slots(nums.prices)
+    amounts = [q for q in nums.quantities if not q.spec]
+    if amounts:
+        amount = amounts[-1] if stock else amounts[0]
+        slots["stock" if stock else "quantity"] = amount.value
+        slots["unit"] = amount.unit
+        if amount.high is not None and not stock:
+            slots["quantity_max"] = amount.high
+    return slots
+
+
+_DEPTH = {"province": 0, "area": 1, "city": 2, "county": 3}
+
+
+def _most_specific(regions: list[Region]) -> Region:
+    """重庆奉节 is 奉节县: a later, deeper region inside the first one wins."""
+    first = regions[0]
+    inside = [r for r in regions if r.province == first.province and not r.provinces]
+    return max(inside or [first], key=lambda r: _DEPTH.get(r.level, 0))
+
+
+def _entity_slots(found: _Found) -> dict[str, Any]:
+    slots: dict[str, Any] = {}
+    if found.product:
+        slots["product"] = found.product
+    elif found.category:
+        slots["category"] = found.category.rpartition("/")[2]
+    if found.regions:
+        slots["origin"] = _most_specific(found.regions).slot()
+    if found.attributes:
+        slots["attributes"] = list(found.attributes)
+    return slots
+
+
+def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
+            context: dict[str, Any]) -> tuple[str, frozenset[str]]:
+    has_goods = bool(found.product or found.category)
+    constraints = bool(found.regions or found.attributes or nums.prices)
+    if index is not None:
+        return "choose", frozenset()
+    if _has(norm, "update_listing") and not _has(norm, "buy") or (
+            _has(norm, "delist") or _has(norm, "restock")) and found.product and not _has(norm, "sell"):
+        flags = {flag for flag in ("delist", "restock") if _has(norm, flag)}
+        return "update_listing", frozenset(flags or {"reprice"} if nums.prices else flags)
+    if _has(norm, "sell"):
+        return "sell", frozenset()
+    if _has(norm, "my_orders") and not has_goods:
+        return "my_orders", frozenset()
+    if _has(norm, "my_listings"):
+        return "my_listings", frozenset()
+    if _has(norm, "cancel") and not has_goods:
+        return "cancel", frozenset()
+    if _has(norm, "cheaper") and not found.product:
+        return "refine", frozenset({"cheaper"})
+    if _has(norm, "next_page") and not has_goods and not constraints:
+        return "next_page", frozenset()
+    if has_goods:
+        return "search", frozenset()
+    if constraints and not found.unknown:
+        return "refine", frozenset()
+    for intent in ("help", "thanks", "greeting"):
+        if _has(norm, intent) and not found.unknown:
+            return intent, frozenset()
+    if found.unknown and (_has(norm, "buy") or constraints):
+        return "search", frozenset()
+    if constraints:
+        return "refine", frozenset()
+    return "other", frozenset()
+
+
+def _whole_message(norm: str) -> str | None:
+    whole = norm.replace(" ", "").replace(",", "")
+    if whole in _cues("confirm_whole"):
+        return "confirm"
+    if whole in _cues("cancel_whole"):
+        return "cancel"
+    return None
 
 
 def understand(text: str, context: dict[str, Any] | None = None) -> Understanding:
-    normal = segment.normalise(text)
-    if not normal:
+    """Never raises: anything unexpected is understood as 'other'."""
+    try:
+        return _understand(text if isinstance(text, str) else "", context or {})
+    except Exception:  # a bad message must never take the conversation down
         return Understanding("other")
-    intent, rest = _cue_intent(normal)
-    bound, rest = price_max(rest)
-    terms = search_words(rest)
-    standalone = lexicon.table("intents.json")["standalone"]
-    if intent is not None and (intent not in standalone or not terms):
-        return Understanding(intent, {"terms": terms})
-    if not terms:
+
+
+def _understand(text: str, context: dict[str, Any]) -> Understanding:
+    norm = normalise(text[:MAX_CHARS])
+    if not norm:
         return Understanding("other")
-    slots: dict[str, Any] = {"terms": terms}
-    if bound is not None:
-        slots["price_max"] = bound
-    return Understanding("search", slots)
+    simple = _whole_message(norm)
+    if simple:
+        return Understanding(simple)
+    lex = lexicons.lexicon()
+    index, rest = _choose(norm)
+    nums = numbers.extract(rest)
+    found = _scan(segment.words(nums.rest), lex, _ignored_words())
+    if not found.product and not found.category:
+        _correct_typo(nums.rest, found, lex)
+    intent, flags = _decide(norm, found, nums, index, context)
+    slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
+    slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
+    if intent == "choose":
+        slots["index"] = index
+    if intent == "sell" and found.surface:
+        slots["title"] = found.surface
+    if intent in ("help", "greeting", "thanks", "other", "my_orders", "my_listings"):
+        slots = {}
+    words = tuple(found.unknown) if intent in ("search", "refine") else ()
+    return Understanding(intent, slots, flags, words)
+
+
+@cache
+def _ignored_words() -> frozenset[str]:
+    """Stopwords and intent cues are never product words."""
+    table = lexicons.table("intents.json")
+    cues = frozenset(cue for name, cues in table.items() if isinstance(cues, list)
+                     and name != "standalone" for cue in cues)
+    return lexicons.words("stopwords.txt") | cues
+
+
+def as_json(understanding: Understanding) -> dict[str, Any]:
+    """Slots with Decimals as strings, for logs and the evaluation."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        return value
+    return {"intent": understanding.intent,
+            "slots": {key: plain(value) for key, value in understanding.slots.items()}}

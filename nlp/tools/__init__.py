@@ -1,0 +1,1 @@
+"""Offline tools that generate lexicon data files; not used at run time."""
