@@ -15,6 +15,7 @@ from bot import config as configuration
 from bot.config import Config, ConfigError
 
 Command = Callable[[argparse.Namespace, Config], int]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class CliError(Exception):
@@ -175,6 +176,30 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(run_webhook_bench(args.messages, args.concurrency, args.url, target))
 
 
+def cmd_bench_nlu(args: argparse.Namespace, config: Config) -> int:
+    from bench.nlu import run_nlu_bench
+
+    return run_nlu_bench(args.messages)
+
+
+def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
+    import json
+
+    from nlp import load
+    from nlp.evaluate import evaluate, render
+
+    path = Path(args.file)
+    try:
+        examples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: cannot read the labelled set ({exc})") from None
+    load()
+    report = evaluate(examples)
+    print(render(report, args.max_errors))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="农货通 WeChat bot")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -210,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(push)
     push.set_defaults(func=cmd_menu_push)
 
+    nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
+    nlu_eval.add_argument("file", nargs="?", default=str(ROOT / "tests" / "data" / "nlu.jsonl"),
+                          metavar="FILE", help="JSON lines of {text, intent, slots}")
+    nlu_eval.add_argument("--max-errors", type=int, default=100)
+    nlu_eval.set_defaults(func=cmd_nlu_eval, needs_config=False)
+
     bench = verbs.add_parser("bench", help="benchmarks that print figures")
     bench_verbs = bench.add_subparsers(dest="bench_verb", required=True, metavar="NAME")
     webhook = bench_verbs.add_parser("webhook", help="signed safe-mode buyer queries")
@@ -219,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
                                        "for its credentials); default: an in-process demo server")
     _config_options(webhook)
     webhook.set_defaults(func=cmd_bench, needs_config=False)
+    nlu = bench_verbs.add_parser("nlu", help="understand() speed and lexicon start-up time")
+    nlu.add_argument("--messages", type=int, default=10_000)
+    nlu.set_defaults(func=cmd_bench_nlu, needs_config=False)
     return parser
 
 

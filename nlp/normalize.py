@@ -15,7 +15,7 @@ _WHOLE_MESSAGE_KEEP = {"嗯", "好", "嗯嗯", "好的", "啊"}
 _FILLER_RE = re.compile("|".join(FILLERS))
 _RUN = re.compile(r"(\D)\1{2,}")
 _SPACES = re.compile(r"\s+")
-_PUNCT = re.compile(r"[，。！？、；：,.!?;:…~～·「」『』“”‘’\"'()（）【】\[\]<>《》]+")
+_PUNCT = re.compile(r"(?:[，。！？、；：,!?;:…~～·「」『』“”‘’\"'()（）【】\[\]<>《》]|(?<!\d)\.|\.(?!\d))+")
 
 
 def _is_symbol(char: str) -> bool:

@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 import cn2an
 
 CN_DIGITS = "零〇一二两三四五六七八九"
-NUM = rf"(?:\d+(?:\.\d+)?|[{CN_DIGITS}十百千万俩仨]+(?:点[{CN_DIGITS}]+)?)"
+# Bounded repetition keeps every pattern linear on pathological input (2,000 digits).
+NUM = rf"(?:\d{{1,9}}(?:\.\d{{1,3}})?|[{CN_DIGITS}十百千万俩仨]{{1,9}}(?:点[{CN_DIGITS}]{{1,3}})?)"
 COUNT_UNITS = ("箱", "袋", "个", "只", "盒", "瓶", "罐", "件", "份", "枚", "颗", "条", "包", "提",
                "桶", "串", "把", "捆", "棵", "根", "束", "饼", "听", "套", "斤装", "箱装", "粒")
 WEIGHT_FACTORS = {"斤": Decimal(1), "公斤": Decimal(2), "千克": Decimal(2), "kg": Decimal(2),
@@ -119,17 +120,22 @@ _AFTER_WORDS = _alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)
 _BEFORE_WORDS = _alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)
 _UNIT_THEN_PRICE = re.compile(
     rf"(?P<each>每|一)\s*(?P<unit>{UNIT})\s*(?:要|卖|是|才)?\s*(?P<before>{_BEFORE_WORDS})?\s*"
-    rf"(?:{_amount_re()}|(?P<bare>{NUM})(?!\s*{UNIT}))\s*(?P<word>{_AFTER_WORDS})?")
+    rf"(?:{_amount_re()}|(?P<bare>{NUM})(?=\s*(?:{_AFTER_WORDS})|[\s,的]|$))\s*(?P<word>{_AFTER_WORDS})?")
 _PRICE_THEN_UNIT = re.compile(
     rf"(?P<before>{_BEFORE_WORDS})?\s*{_amount_re()}\s*(?:每|一|/|一个)\s*(?P<unit>{UNIT})"
     rf"\s*(?P<word>{_AFTER_WORDS})?")
 _PLAIN_PRICE = re.compile(_amount_re())
+# 多少钱一斤 asks for the price per 斤; it is not an amount to buy.
+_ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?:一|每|1)\s*{UNIT}")
+# A seller's bare number: 一百二一斤, 45一斤, 改成九十.
+_BARE_PER_UNIT = re.compile(rf"(?P<bare>{NUM})\s*(?:一|每|/)\s*(?P<unit>{UNIT})")
+_BARE_SET_TO = re.compile(rf"(?:改成|改为|改到|涨到|降到|调到|调成)\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
 _RANGE_QTY = re.compile(rf"(?P<a>[一二三四五六七八])(?P<b>[两二三四五六七八九])\s*(?P<unit>{UNIT})")
 _SPEC = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{_alt(VOLUME_UNITS)}|斤装|公斤装|克装)\s*(?:一|每)\s*(?P<each>{UNIT})")
 _HALF = re.compile(rf"半\s*(?P<unit>{UNIT})")
 _AND_HALF = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{UNIT})半")
 _LIANG_WEIGHT = re.compile(
-    rf"(?P<num>[一二三四五六七八九十半\d]+)两(?!\s*(?:{_alt(COUNT_UNITS)}|{_alt(tuple(WEIGHT_FACTORS))}))")
+    rf"(?P<num>[一二三四五六七八九十半\d]{{1,4}})两(?!\s*(?:{_alt(COUNT_UNITS)}|{_alt(tuple(WEIGHT_FACTORS))}))")
 _QUANTITY = re.compile(rf"(?P<num>{NUM}来?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
 
 
@@ -161,10 +167,15 @@ def _value(match: re.Match[str]) -> Decimal | None:
     return to_decimal(bare) if bare else _amount(match)
 
 
-def extract(text: str) -> Numbers:
-    """Find every price and quantity; later rules never see an earlier rule's span."""
+def extract(text: str, seller: bool = False) -> Numbers:
+    """Find every price and quantity; later rules never see an earlier rule's span.
+
+    seller: the message lists or changes goods, so a bare number by a unit is a price.
+    """
     prices: list[Price] = []
     quantities: list[Quantity] = []
+    for match in list(_ASK_PRICE.finditer(text)):
+        text = _blank(text, match)
     for match in list(_RANGE.finditer(text)):
         low, high = to_decimal(match.group("lo")), to_decimal(match.group("hi"))
         if low is not None and high is not None:
@@ -174,6 +185,8 @@ def extract(text: str) -> Numbers:
             prices.append(Price(min(low, high), max(low, high), per))
             text = _blank(text, match)
     text = _prices_with_units(text, prices)
+    if seller:
+        text = _seller_prices(text, prices)
     for pattern in (_BOUND_BEFORE, _BOUND_AFTER):
         for match in list(pattern.finditer(text)):
             value = _value(match)
@@ -204,6 +217,21 @@ def _prices_with_units(text: str, prices: list[Price]) -> str:
             value, unit = _per_unit(value, unit)
             word = match.group("before") or match.group("word")
             prices.append(_bound(word, value, unit) if word else Price(value, value, unit))
+            text = _blank(text, match)
+    return text
+
+
+def _seller_prices(text: str, prices: list[Price]) -> str:
+    for match in list(_BARE_PER_UNIT.finditer(text)):
+        value = to_decimal(match.group("bare"))
+        if value is not None and match.group("unit") not in VOLUME_UNITS:
+            value, unit = _per_unit(value, match.group("unit"))
+            prices.append(Price(value, value, unit))
+            text = _blank(text, match)
+    for match in list(_BARE_SET_TO.finditer(text)):
+        value = to_decimal(match.group("bare"))
+        if value is not None:
+            prices.append(Price(value, value, None))
             text = _blank(text, match)
     return text
 

@@ -7,6 +7,7 @@ import threading
 import unicodedata
 
 import jieba
+import zhconv
 
 from nlp import lexicon
 
@@ -28,6 +29,7 @@ def load() -> None:
         # yields their dictionary parts for the index.
         for word in lexicon.lexicon().jieba_words():
             jieba.add_word(word, freq=_LEXICON_FREQ)
+        zhconv.convert("載入", "zh-cn")  # its dictionary loads on first use: do it now
         _loaded = True
 
 

@@ -18,7 +18,7 @@ from nlp.normalize import MAX_CHARS, normalise
 
 INTENTS = ("search", "sell", "confirm", "cancel", "choose", "next_page", "refine", "my_orders",
            "my_listings", "update_listing", "help", "greeting", "thanks", "other")
-_ORDINAL = r"[一二三四五六七八九十两\d]+"
+_ORDINAL = r"[一二三四五六七八九十两\d]{1,3}"
 _CHOOSE = re.compile(
     rf"第\s*(?P<a>{_ORDINAL})\s*(?:个|款|种|家|件|条|样|号)?"
     rf"|(?P<b>{_ORDINAL})\s*号(?!码|楼|线)"
@@ -62,8 +62,11 @@ def _has(text: str, name: str) -> bool:
 
 def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
     found = _Found()
-    for word in words:
-        if word in lex.products and found.product is None:
+    for position, word in enumerate(words):
+        if word in lex.products and (found.product is None or _is_head(words, position)):
+            if found.product in lex.specialties:
+                origin = lex.regions.get(lex.specialties[found.product].origin)
+                found.regions.extend(origin[:1] if origin else [])
             found.product, found.surface = lex.products[word], word
         elif word in lex.categories and word not in lex.products and found.category is None:
             found.category = lex.categories[word]
@@ -75,6 +78,23 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
     return found
+
+
+def _is_head(words: list[str], position: int) -> bool:
+    """In 云南普洱的咖啡 the noun after 的 is what is wanted."""
+    return position >= 2 and words[position - 1] == "的"
+
+
+def _homophone_region(found: _Found, lex: Lexicon) -> None:
+    """平果有吗: a place name that sounds like a product, asked for alone, is the product."""
+    if found.product or found.category or len(found.regions) != 1:
+        return
+    name = found.regions[0]
+    for surface in (name.name, *[s for s, rs in lex.regions.items() if name in rs][:3]):
+        canonical = lex.pinyin.get(pinyin_of(surface))
+        if canonical and canonical != surface and set(surface) & set(canonical):
+            found.product, found.surface, found.regions = canonical, surface, []
+            return
 
 
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
@@ -160,18 +180,17 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
     constraints = bool(found.regions or found.attributes or nums.prices)
     if index is not None:
         return "choose", frozenset()
-    if _has(norm, "update_listing") and not _has(norm, "buy") or (
-            _has(norm, "delist") or _has(norm, "restock")) and found.product and not _has(norm, "sell"):
+    if _updates_listing(norm, found):
         flags = {flag for flag in ("delist", "restock") if _has(norm, flag)}
-        return "update_listing", frozenset(flags or {"reprice"} if nums.prices else flags)
-    if _has(norm, "sell"):
-        return "sell", frozenset()
-    if _has(norm, "my_orders") and not has_goods:
-        return "my_orders", frozenset()
+        return "update_listing", frozenset(flags or ({"reprice"} if nums.prices else set()))
     if _has(norm, "my_listings"):
         return "my_listings", frozenset()
+    if _has(norm, "sell") or norm.lstrip().startswith(("卖", "出售")):
+        return "sell", frozenset()
     if _has(norm, "cancel") and not has_goods:
         return "cancel", frozenset()
+    if _has(norm, "my_orders") and not has_goods:
+        return "my_orders", frozenset()
     if _has(norm, "cheaper") and not found.product:
         return "refine", frozenset({"cheaper"})
     if _has(norm, "next_page") and not has_goods and not constraints:
@@ -180,18 +199,37 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "search", frozenset()
     if constraints and not found.unknown:
         return "refine", frozenset()
-    for intent in ("help", "thanks", "greeting"):
-        if _has(norm, intent) and not found.unknown:
+    if _has(norm, "help"):
+        return "help", frozenset()
+    asks_to_buy = _has(norm, "buy") and bool(found.unknown)
+    for intent in ("thanks", "greeting"):
+        if _has(norm, intent) and not asks_to_buy:
             return intent, frozenset()
-    if found.unknown and (_has(norm, "buy") or constraints):
+    if asks_to_buy or (found.unknown and constraints):
         return "search", frozenset()
     if constraints:
         return "refine", frozenset()
     return "other", frozenset()
 
 
+def _updates_listing(norm: str, found: _Found) -> bool:
+    """改价, 补货, 下架 ... but not a buyer asking 有没有降价的."""
+    if any(cue in norm for cue in ("有没有", "买", "吗")):
+        return False
+    if _has(norm, "update_listing"):
+        return True
+    return bool(found.product) and (_has(norm, "delist") or _has(norm, "restock"))
+
+
+def _seller_message(norm: str) -> bool:
+    return _has(norm, "sell") or _has(norm, "update_listing") or norm.lstrip().startswith("卖")
+
+
 def _whole_message(norm: str) -> str | None:
     whole = norm.replace(" ", "").replace(",", "")
+    half = len(whole) // 2
+    if len(whole) % 2 == 0 and whole[:half] == whole[half:] and whole not in _cues("confirm_whole"):
+        whole = whole[:half]  # 好的好的
     if whole in _cues("confirm_whole"):
         return "confirm"
     if whole in _cues("cancel_whole"):
@@ -216,10 +254,12 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         return Understanding(simple)
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
-    nums = numbers.extract(rest)
+    nums = numbers.extract(rest, seller=_seller_message(rest))
     found = _scan(segment.words(nums.rest), lex, _ignored_words())
     if not found.product and not found.category:
         _correct_typo(nums.rest, found, lex)
+        if "的" not in norm:
+            _homophone_region(found, lex)
     intent, flags = _decide(norm, found, nums, index, context)
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))

@@ -1,0 +1,181 @@
+"""The understanding layer: normalisation, numbers, lexicons, intents, robustness."""
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp import understand
+from nlp.evaluate import evaluate
+from nlp.lexicon import lexicon
+from nlp.normalize import normalise
+from nlp.numbers import extract
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("嗯，那个，我想买點蘋果😀", "我想买点苹果"),
+    ("嗯", "嗯"),
+    ("好", "好"),
+    ("我要那个", "我要那个"),
+    ("就是说我想想啊来两斤木耳", "来两斤木耳"),
+    ("好好好好的", "好的"),
+    ("１００斤", "100斤"),
+    ("1000斤", "1000斤"),
+    ("1.5元", "1.5元"),
+])
+def test_normalise(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+def _price(text: str, seller: bool = False) -> tuple:
+    found = extract(text, seller=seller).prices[0]
+    return (found.low, found.high, found.per)
+
+
+def _quantity(text: str) -> tuple:
+    found = extract(text).quantities[0]
+    return (found.value, found.unit, found.high, found.spec)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("三块五一斤", (Decimal("3.5"), Decimal("3.5"), "斤")),
+    ("一块二", (Decimal("1.2"), Decimal("1.2"), None)),
+    ("两块钱", (Decimal(2), Decimal(2), None)),
+    ("1.5元", (Decimal("1.5"), Decimal("1.5"), None)),
+    ("¥8", (Decimal(8), Decimal(8), None)),
+    ("五毛", (Decimal("0.5"), Decimal("0.5"), None)),
+    ("八毛五", (Decimal("0.85"), Decimal("0.85"), None)),
+    ("5角", (Decimal("0.5"), Decimal("0.5"), None)),
+    ("五十块以内", (None, Decimal(50), None)),
+    ("不超过50元", (None, Decimal(50), None)),
+    ("最多30块", (None, Decimal(30), None)),
+    ("不到50块", (None, Decimal("49.99"), None)),
+    ("100块以上", (Decimal(100), None, None)),
+    ("50元起", (Decimal(50), None, None)),
+    ("10到20元", (Decimal(10), Decimal(20), None)),
+    ("10-20块", (Decimal(10), Decimal(20), None)),
+    ("30块左右", (Decimal(24), Decimal(36), None)),
+    ("40块上下", (Decimal(32), Decimal(48), None)),
+    ("一斤八块", (Decimal(8), Decimal(8), "斤")),
+    ("8元/斤", (Decimal(8), Decimal(8), "斤")),
+    ("每箱50", (Decimal(50), Decimal(50), "箱")),
+    ("预算一百", (None, Decimal(100), "total")),
+    ("一公斤20块", (Decimal(10), Decimal(10), "斤")),
+    ("8块一斤以内", (None, Decimal(8), "斤")),
+])
+def test_money(text: str, expected: tuple) -> None:
+    assert _price(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("两箱", (Decimal(2), "箱", None, False)),
+    ("半斤", (Decimal("0.5"), "斤", None, False)),
+    ("十来斤", (Decimal(10), "斤", None, False)),
+    ("五六斤", (Decimal(5), "斤", Decimal(6), False)),
+    ("二两茶叶", (Decimal("0.2"), "斤", None, False)),
+    ("两斤", (Decimal(2), "斤", None, False)),
+    ("2公斤", (Decimal(4), "斤", None, False)),
+    ("3千克", (Decimal(6), "斤", None, False)),
+    ("5kg", (Decimal(10), "斤", None, False)),
+    ("两斤半", (Decimal("2.5"), "斤", None, False)),
+    ("五斤装", (Decimal(5), "斤", None, True)),
+    ("五升一瓶", (Decimal(5), "升", None, True)),
+    ("3袋", (Decimal(3), "袋", None, False)),
+])
+def test_quantities(text: str, expected: tuple) -> None:
+    assert _quantity(text) == expected
+
+
+def test_numbers_that_are_not_the_price() -> None:
+    spec = understand("我要卖五斤装的大米，一袋四十五，有六十袋")
+    assert spec.slots["price_max"] == Decimal(45) and spec.slots["price_per"] == "袋"
+    assert spec.slots["stock"] == Decimal(60)
+    oil = understand("我想卖菜籽油 五升一瓶 每瓶八十")
+    assert oil.slots["price_max"] == Decimal(80) and oil.slots["price_per"] == "瓶"
+    assert "stock" not in oil.slots
+
+
+def test_lexicon_sizes() -> None:
+    lex = lexicon()
+    assert len(set(lex.products.values())) >= 500
+    groups = [line for line in (Path(__file__).parent.parent / "nlp" / "data" / "synonyms.txt")
+              .read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    assert len(groups) >= 150
+    levels = {r.level for rs in lex.regions.values() for r in rs}
+    assert {"province", "city", "county", "area"} <= levels
+    assert lex.regions["寻乌"][0].county == "寻乌县"
+
+
+@pytest.mark.parametrize("variant", ["土豆", "马铃薯", "洋芋", "山药蛋"])
+def test_synonyms_map_to_the_canonical_name(variant: str) -> None:
+    assert understand(f"有没有{variant}").slots["product"] == "土豆"
+
+
+@pytest.mark.parametrize("text, product", [
+    ("平果有吗", "苹果"), ("弥猴桃", "猕猴桃"), ("pingguo", "苹果"), ("有没有mihoutao", "猕猴桃"),
+])
+def test_typos_and_pinyin(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
+@pytest.mark.parametrize("text, intent, slots", [
+    ("有没有云南的土鸡蛋，五十块以内", "search",
+     {"product": "土鸡蛋", "origin": {"province": "云南省"}, "price_max": Decimal(50)}),
+    ("赣南的脐橙", "search", {"product": "脐橙", "origin": {"province": "江西省", "city": "赣州市"}}),
+    ("东北大米", "search", {"product": "大米",
+                         "origin": {"provinces": ["黑龙江省", "吉林省", "辽宁省"]}}),
+    ("年货有啥", "search", {"category": "年货"}),
+    ("要第二个", "choose", {"index": 2}),
+    ("买2号 三斤", "choose", {"index": 2, "quantity": Decimal(3), "unit": "斤"}),
+    ("换一批", "next_page", {}),
+    ("要云南的", "refine", {"origin": {"province": "云南省"}}),
+    ("要有机的", "refine", {"attributes": ["有机"]}),
+    ("把脐橙改成九块", "update_listing", {"product": "脐橙", "price_min": Decimal(9),
+                                       "price_max": Decimal(9)}),
+    ("我的订单", "my_orders", {}),
+    ("嗯", "confirm", {}),
+    ("算了", "cancel", {}),
+])
+def test_intents_and_slots(text: str, intent: str, slots: dict) -> None:
+    result = understand(text)
+    assert (result.intent, result.slots) == (intent, slots)
+
+
+def test_cheaper_is_a_refine_flag() -> None:
+    result = understand("有没有便宜点的")
+    assert result.intent == "refine" and "cheaper" in result.flags
+
+
+def test_labelled_set_meets_the_targets() -> None:
+    examples = [json.loads(line) for line in (DATA / "nlu.jsonl").read_text(encoding="utf-8")
+                .splitlines() if line.strip()]
+    assert len(examples) >= 400 and len({e["text"] for e in examples}) == len(examples)
+    report = evaluate(examples)
+    assert report.macro_f1 >= 0.95
+    assert report.exact_share >= 0.92
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2500))
+def test_understand_never_raises_and_is_fast(text: str) -> None:
+    started = time.perf_counter()
+    result = understand(text)
+    assert time.perf_counter() - started < 0.05
+    assert result.intent in {"search", "sell", "confirm", "cancel", "choose", "next_page",
+                             "refine", "my_orders", "my_listings", "update_listing", "help",
+                             "greeting", "thanks", "other"}
+
+
+@pytest.mark.parametrize("text", ["", "😀" * 2000, "a" * 2000, "脐橙" * 1000, "1" * 2000,
+                                  "五" * 2000, "第" * 2000, "¥" * 2000, "hello 你好 123 😀" * 150])
+def test_pathological_inputs_stay_under_50ms(text: str) -> None:
+    started = time.perf_counter()
+    understand(text)
+    assert time.perf_counter() - started < 0.05
