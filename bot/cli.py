@@ -81,6 +81,7 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     db = Database(config.db.path)
     try:
         db.call(schema.migrate)
+        db.call(listings.reindex_stale)
         result = db.call(listings.import_rows, rows, args.replace,
                          _progress if len(rows) >= 1000 else None)
     finally:

@@ -57,6 +57,15 @@ class DeadlineConfig:
 
 
 @dataclass(frozen=True)
+class RankingConfig:
+    boost_assisted: float = 0.0
+    boost_product_match: float = 2.0
+    boost_attribute: float = 0.5
+    boost_freshness: float = 0.5
+    boost_reliability: float = 1.0
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     enabled: bool = False
     allow_remote: bool = False
@@ -84,6 +93,7 @@ class Config:
     deadline: DeadlineConfig = field(default_factory=DeadlineConfig)
     menu: MenuConfig = field(default_factory=MenuConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    ranking: RankingConfig = field(default_factory=RankingConfig)
     demo: bool = False
 
     @property
@@ -99,7 +109,7 @@ class Config:
 _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
-    "simulator": SimulatorConfig,
+    "simulator": SimulatorConfig, "ranking": RankingConfig,
 }
 
 

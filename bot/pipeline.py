@@ -21,7 +21,8 @@ import handlers
 from bot.config import Config
 from bot.protocol import text_reply
 from bot.wechat_api import WeChatAPI, WeChatAPIError
-from db import Database, dedupe, messages, pending, quota, users
+from db import Database, dedupe, messages, pending, quota, restock, users
+from handlers.ranking import Weights
 from handlers.types import MAX_REPLY_BYTES, Inbound, Reply, utf8_len
 from nlp import Understanding, understand
 
@@ -31,6 +32,7 @@ POLL_SECONDS = 0.05
 PENDING_HEAD = "刚才的消息回复晚了，补在这里："
 PENDING_BUDGET = 1000
 ERROR_TEXT = "抱歉，系统开小差了😣 请稍后再试一次。"
+RESTOCK_TEXT = "🔔 您关注的{product}到货了：{title} {price}。回复「我想买{product}」看看吧。"
 
 
 def _owner() -> str:
@@ -59,7 +61,13 @@ class Pipeline:
         # How each delivery was resolved (acquired, done, busy, deadline): for operators and tests.
         self.stats: Counter[str] = Counter()
         self.owner = _owner()
-        self.services = handlers.Services(db, config.server.public_url, config.server.link_secret)
+        weights = Weights(product_match=config.ranking.boost_product_match,
+                          attribute=config.ranking.boost_attribute,
+                          freshness=config.ranking.boost_freshness,
+                          reliability=config.ranking.boost_reliability,
+                          assisted=config.ranking.boost_assisted)
+        self.services = handlers.Services(db, config.server.public_url, config.server.link_secret,
+                                          weights)
         self._background: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()
 
@@ -135,7 +143,7 @@ class Pipeline:
         earlier = await self.db.run(pending.take, inbound.openid, PENDING_BUDGET)
         if not earlier:
             return reply.render()
-        prefix = "\n\n".join([PENDING_HEAD, *earlier])
+        prefix = "\n\n".join(earlier)
         return prefix + "\n\n" + reply.render(MAX_REPLY_BYTES - utf8_len(prefix) - 2)
 
     # -- past the deadline -------------------------------------------------
@@ -148,27 +156,47 @@ class Pipeline:
             renewer.cancel()
         text = reply.render()
         if text and not await self._send_customer_service(inbound, text):
-            await self.db.run(pending.add, inbound.openid, text)
+            await self.db.run(pending.add, inbound.openid, f"{PENDING_HEAD}\n{text}")
         await self._log(inbound, reply, text, started, "deadline")
 
     async def _send_customer_service(self, inbound: Inbound, text: str) -> bool:
+        kind = "event" if inbound.is_trigger_event else "message"
+        return await self._customer_service(inbound.openid, text, inbound.dedupe_key, kind,
+                                            float(inbound.created_at))
+
+    async def _customer_service(self, openid: str, text: str, key: str, kind: str,
+                                trigger_at: float) -> bool:
         """Deliver through the customer-service API when it is on and the quota allows."""
         if not (self.config.wechat.customer_service and self.api):
             return False
-        if inbound.openid.startswith("sim_"):
+        if openid.startswith("sim_"):
             return False  # simulated users are never sent to the real platform
-        kind = "event" if inbound.is_trigger_event else "message"
-        allowed = await self.db.run(quota.take, inbound.dedupe_key, inbound.openid, kind,
-                                    float(inbound.created_at), time.time())
+        allowed = await self.db.run(quota.take, key, openid, kind, trigger_at, time.time())
         if not allowed:
             return False
         try:
-            await self.api.send_text(inbound.openid, text)
+            await self.api.send_text(openid, text)
         except WeChatAPIError as exc:
             log.warning("customer-service send refused (%s): keeping the reply pending", exc.errcode)
-            await self.db.run(quota.refund, inbound.dedupe_key)
+            await self.db.run(quota.refund, key)
             return False
         return True
+
+    async def notify_restocks(self) -> int:
+        """Tell each buyer waiting for a product, once, that a listing of it is live."""
+        told = 0
+        for due in await self.db.run(restock.due):
+            if not await self.db.run(restock.mark_notified, due.alert_id):
+                continue  # another process told them
+            price = f"¥{due.price_fen // 100}.{due.price_fen % 100:02d}/{due.unit}"
+            text = RESTOCK_TEXT.format(product=due.product, title=due.title, price=price)
+            last_seen = await self.db.run(messages.last_seen, due.openid)
+            sent = last_seen is not None and await self._customer_service(
+                due.openid, text, f"restock:{due.alert_id}", "message", last_seen)
+            if not sent:
+                await self.db.run(pending.add, due.openid, text)
+            told += 1
+        return told
 
     # -- plumbing ----------------------------------------------------------
 

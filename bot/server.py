@@ -81,7 +81,8 @@ async def _startup(app: web.Application) -> None:
         state.api = WeChatAPI(state.config, state.db)
     state.pipeline = Pipeline(state.config, state.db, state.api,
                               **({"handle": state.handle} if state.handle else {}))
-    state.tasks.append(asyncio.create_task(_prune_forever(state.db)))
+    await state.db.run(listings.reindex_stale)
+    state.tasks.append(asyncio.create_task(_housekeeping(state)))
     state.ready = True
 
 
@@ -98,12 +99,14 @@ async def _cleanup(app: web.Application) -> None:
         state.db.close()
 
 
-async def _prune_forever(db: Database) -> None:
+async def _housekeeping(state: AppState) -> None:
+    """Every minute: drop old de-duplication keys, tell buyers about restocked goods."""
     while True:
         try:
-            await db.run(dedupe.prune, time.time())
-        except Exception:  # a busy database must not end the pruning loop
-            log.exception("pruning de-duplication keys failed")
+            await state.db.run(dedupe.prune, time.time())
+            await state.pipeline.notify_restocks()
+        except Exception:  # a busy database must not end the loop
+            log.exception("housekeeping failed")
         await asyncio.sleep(PRUNE_SECONDS)
 
 

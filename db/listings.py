@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from db.catalogue import CatalogueRow
 from db.database import transaction
 from nlp import segment
+from nlp.goods import goods_terms, weight_factor
 
 # bm25 column weights: title, category, tags, description, origin.
 FTS_WEIGHTS = (10.0, 2.0, 3.0, 1.0, 5.0)
@@ -38,15 +39,41 @@ def _seller_id(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
     return conn.execute("SELECT id FROM sellers WHERE ident = ?", (ident,)).fetchone()[0]
 
 
-def _index(conn: sqlite3.Connection, listing_id: int, row: CatalogueRow) -> None:
+INDEX_VERSION = 2  # bump when what goes into listings_fts changes; stale rows re-index
+
+
+def _index(conn: sqlite3.Connection, listing_id: int, title: str, category: str,
+           tags: Sequence[str], description: str, origin: str) -> None:
+    """Segmented text plus the listing's canonical goods (product, category path)."""
+    goods = goods_terms(title, category)
     conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
     conn.execute(
         "INSERT INTO listings_fts (rowid, title, category, tags, description, origin) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (listing_id, segment.index_text(row.title), segment.index_text(row.category),
-         segment.index_text(" ".join(row.tags)), segment.index_text(row.description),
-         segment.index_text(row.origin)),
+        (listing_id, segment.index_text(title),
+         " ".join([segment.index_text(category), *goods]),
+         segment.index_text(" ".join(tags)), segment.index_text(description),
+         segment.index_text(origin)),
     )
+    factor = weight_factor(_unit_of(conn, listing_id))
+    conn.execute("UPDATE listings SET product = ?, weight_factor = ?, index_version = ? WHERE id = ?",
+                 (goods[0] if goods else None, float(factor) if factor else None, INDEX_VERSION,
+                  listing_id))
+
+
+def _unit_of(conn: sqlite3.Connection, listing_id: int) -> str:
+    return conn.execute("SELECT unit FROM listings WHERE id = ?", (listing_id,)).fetchone()[0]
+
+
+def reindex_stale(conn: sqlite3.Connection) -> int:
+    """Re-index listings indexed by an older version of the segmentation or lexicons."""
+    rows = conn.execute("SELECT id, title, category, tags, description, origin FROM listings"
+                        " WHERE index_version < ?", (INDEX_VERSION,)).fetchall()
+    with transaction(conn):
+        for row in rows:
+            _index(conn, row["id"], row["title"], row["category"], json.loads(row["tags"]),
+                   row["description"], row["origin"])
+    return len(rows)
 
 
 def _upsert(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
@@ -63,7 +90,7 @@ def _upsert(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
          row.origin, row.description, json.dumps(list(row.tags), ensure_ascii=False), now, now),
     )
     listing_id = conn.execute("SELECT id FROM listings WHERE sku = ?", (row.sku,)).fetchone()[0]
-    _index(conn, listing_id, row)
+    _index(conn, listing_id, row.title, row.category, row.tags, row.description, row.origin)
     return listing_id
 
 
@@ -106,53 +133,120 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
     return cursor.rowcount
 
 
-def fts_query(words: Sequence[str]) -> str:
-    """An FTS5 MATCH expression from buyer words; every word is quoted, so it is only text.
+@dataclass(frozen=True)
+class Goods:
+    """Any of terms in the title or goods columns, and (for a specialty) any of origin."""
+    terms: tuple[str, ...]
+    origin: tuple[str, ...] = ()
 
-    A word matches as a whole or through all of its search-mode parts, so 赣南脐橙
-    also finds a listing written 赣南 脐橙.
-    """
-    clauses = []
-    for word in words:
-        whole = _quote(word)
-        parts = [p for p in segment.search_terms(word) if p != word]
-        if parts:
-            clauses.append(f"({whole} OR ({' AND '.join(_quote(p) for p in parts)}))")
-        else:
-            clauses.append(whole)
-    return " AND ".join(clauses)
+
+@dataclass(frozen=True)
+class SearchSpec:
+    goods: tuple[Goods, ...] = ()              # any of these
+    categories: tuple[str, ...] = ()           # any of these in the goods column
+    words: tuple[str, ...] = ()                # each must match somewhere (fallback)
+    origin: tuple[str, ...] = ()               # any of these place names
+    attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
+    price_min_fen: int | None = None
+    price_max_fen: int | None = None
+    per_jin: bool = False                      # bounds are per 斤: weight-priced listings only
+    unit: str | None = None                    # bounds are per this counted unit
+    quantity: float | None = None              # a total budget is spread over this many units
+    exclude: tuple[int, ...] = ()
+    cap: int = 200                             # candidates ranked exactly
+
+    @property
+    def empty(self) -> bool:
+        return not (self.goods or self.categories or self.words)
+
+
+@dataclass(frozen=True)
+class Candidate(Offer):
+    seller_id: int = 0
+    assisted: bool = False
+    product: str | None = None
+    tags: str = "[]"
+    updated_at: float = 0.0
+    bm25: float = 0.0
+    jin_price_fen: float | None = None
 
 
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-_SEARCH_SQL = """
-SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.stock, l.status
+def _any(terms: Sequence[str]) -> str:
+    return "(" + " OR ".join(_quote(t) for t in dict.fromkeys(terms)) + ")"
+
+
+def _word(word: str) -> str:
+    """A word as a whole, or through all of its search-mode parts (赣南脐橙 = 赣南 脐橙)."""
+    parts = [p for p in segment.search_terms(word) if p != word]
+    whole = _quote(word)
+    return f"({whole} OR ({' AND '.join(_quote(p) for p in parts)}))" if parts else whole
+
+
+def fts_query(words: Sequence[str]) -> str:
+    """Every buyer word must match; each is quoted, so FTS syntax in it is only text."""
+    return " AND ".join(_word(word) for word in words if word.strip())
+
+
+def match_expression(spec: SearchSpec) -> str:
+    """The FTS5 MATCH text for a spec: goods, then origin and attribute constraints."""
+    alternatives = []
+    for goods in spec.goods:
+        clause = "{title category} : " + _any(goods.terms)
+        if goods.origin:
+            clause = f"({clause} AND origin : {_any(goods.origin)})"
+        alternatives.append(clause)
+    if spec.categories:
+        alternatives.append("category : " + _any(spec.categories))
+    clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
+    if spec.words:
+        clauses.append(fts_query(spec.words))
+    if spec.origin:
+        clauses.append("origin : " + _any(spec.origin))
+    clauses += ["{title tags description} : " + _any(wordings) for wordings in spec.attributes]
+    return " AND ".join(clause for clause in clauses if clause)
+
+
+_FIND_SQL = """
+SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.stock, l.status,
+       l.seller_id, s.assisted, l.product, l.tags, l.updated_at,
+       bm25(listings_fts, {weights}) AS bm25,
+       CASE WHEN l.weight_factor IS NOT NULL THEN l.price_fen / l.weight_factor END AS jin_price_fen
 FROM listings_fts
 JOIN listings AS l ON l.id = listings_fts.rowid
 JOIN sellers AS s ON s.id = l.seller_id
 WHERE listings_fts MATCH :match AND l.status = 'live' AND l.stock > 0
-  AND (:price_max IS NULL OR l.price_fen <= :price_max)
-ORDER BY bm25(listings_fts, {weights})
-LIMIT :limit OFFSET :offset
+  AND (:per_jin = 0 OR l.weight_factor IS NOT NULL)
+  AND (:unit IS NULL OR l.unit = :unit)
+  AND (:low IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
+                             ELSE l.price_fen * :quantity END) >= :low)
+  AND (:high IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
+                              ELSE l.price_fen * :quantity END) <= :high)
+ORDER BY bm25
+LIMIT :cap
 """.format(weights=", ".join(str(w) for w in FTS_WEIGHTS))
 
 
-def search(
-    conn: sqlite3.Connection,
-    words: Sequence[str],
-    price_max_fen: int | None = None,
-    limit: int = 5,
-    offset: int = 0,
-) -> list[Offer]:
-    """Live, in-stock listings matching every word, best bm25 first."""
-    match = fts_query(words)
-    if not match:
+def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
+    """Live, in-stock listings meeting every constraint, best bm25 first (at most spec.cap)."""
+    if spec.empty:
         return []
-    rows = conn.execute(_SEARCH_SQL, {"match": match, "price_max": price_max_fen,
-                                      "limit": limit, "offset": offset})
-    return [Offer(**dict(row)) for row in rows]
+    rows = conn.execute(_FIND_SQL, {
+        "match": match_expression(spec), "per_jin": int(spec.per_jin), "unit": spec.unit,
+        "low": spec.price_min_fen, "high": spec.price_max_fen, "quantity": spec.quantity or 1,
+        "cap": spec.cap + len(spec.exclude)})
+    excluded = set(spec.exclude)
+    return [Candidate(**{**dict(row), "assisted": bool(row["assisted"])})
+            for row in rows if row["id"] not in excluded]
+
+
+def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | None = None,
+           limit: int = 5) -> list[Candidate]:
+    """Words only: every word must match (used where no understanding is at hand)."""
+    return find(conn, SearchSpec(words=tuple(words), price_max_fen=price_max_fen))[:limit]
 
 
 def get(conn: sqlite3.Connection, listing_id: int) -> Offer | None:
@@ -162,6 +256,18 @@ def get(conn: sqlite3.Connection, listing_id: int) -> Offer | None:
         (listing_id,),
     ).fetchone()
     return Offer(**dict(row)) if row else None
+
+
+def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int, float]:
+    """Share of each seller's closed orders that were fulfilled; sellers without any are absent."""
+    if not seller_ids:
+        return {}
+    marks = ",".join("?" * len(seller_ids))
+    rows = conn.execute(
+        f"SELECT seller_id, sum(status = 'fulfilled') * 1.0 / count(*) FROM orders"
+        f" WHERE seller_id IN ({marks}) AND status != 'placed' GROUP BY seller_id",
+        list(seller_ids))
+    return {row[0]: row[1] for row in rows}
 
 
 def count_live(conn: sqlite3.Connection) -> int:

@@ -43,3 +43,10 @@ def recent(conn: sqlite3.Connection, since: float | None = None, user: str | Non
         {"since": since, "user": user, "outcome": outcome, "limit": limit},
     )
     return list(rows)
+
+
+def last_seen(conn: sqlite3.Connection, openid: str) -> float | None:
+    """When the user last wrote to us: the customer-service window runs from then."""
+    row = conn.execute("SELECT max(at) FROM message_log WHERE openid = ? AND outcome != 'rejected'",
+                       (openid,)).fetchone()
+    return row[0] if row else None

@@ -103,7 +103,25 @@ ALTER TABLE unmet_demand ADD COLUMN origin TEXT;
 ALTER TABLE unmet_demand ADD COLUMN price_max_fen INTEGER;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# v3: canonical goods and per-斤 pricing on listings, orders for seller reliability.
+V3 = """
+ALTER TABLE listings ADD COLUMN product TEXT;
+ALTER TABLE listings ADD COLUMN weight_factor REAL;   -- 斤 per unit; NULL when counted
+ALTER TABLE listings ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    seller_id INTEGER NOT NULL REFERENCES sellers(id),
+    buyer TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('placed', 'fulfilled', 'cancelled')),
+    created_at REAL NOT NULL
+);
+CREATE INDEX orders_seller ON orders(seller_id, status);
+CREATE INDEX orders_buyer ON orders(buyer);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

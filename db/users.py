@@ -64,4 +64,5 @@ def erase(conn: sqlite3.Connection, openid: str) -> str:
         for statement in _ERASE:
             conn.execute(statement, (openid,))
         conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
+        conn.execute("UPDATE orders SET buyer = ? WHERE buyer = ?", (alias, openid))
     return alias

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db import Database
+from handlers.ranking import Weights
 from handlers.types import Inbound
 from nlp import Understanding
 
@@ -14,6 +15,7 @@ class Services:
     db: Database
     public_url: str
     link_secret: str
+    ranking: Weights = Weights()
 
 
 @dataclass

@@ -86,6 +86,7 @@ class Lexicon:
     regions: dict[str, list[Region]] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
     pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
+    short: dict[str, str] = field(default_factory=dict)         # 云南省 -> 云南
 
     def members(self, category: str) -> set[str]:
         """Canonical products under a category path, or a virtual category's parts."""
@@ -161,6 +162,8 @@ def _read_regions(lex: Lexicon) -> None:
                             item.get("county"))
             for surface in (item["name"], *item.get("aliases", [])):
                 _add_region(lex, surface, region)
+            if item.get("aliases"):
+                lex.short.setdefault(item["name"], min(item["aliases"], key=len))
     if (DATA_DIR / "areas.json").exists():
         for common in table("areas.json").get("ignore", []):
             lex.regions.pop(common, None)

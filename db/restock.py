@@ -1,0 +1,53 @@
+"""Restock alerts (到货提醒): buyers waiting for a product that had no offers."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from db.database import transaction
+
+
+@dataclass(frozen=True)
+class Due:
+    alert_id: int
+    openid: str
+    product: str
+    listing_id: int
+    title: str
+    price_fen: int
+    unit: str
+
+
+def subscribe(conn: sqlite3.Connection, openid: str, product: str) -> None:
+    """One open alert per buyer and product."""
+    with transaction(conn):
+        exists = conn.execute("SELECT 1 FROM restock_alerts WHERE openid = ? AND product = ?"
+                              " AND notified_at IS NULL", (openid, product)).fetchone()
+        if not exists:
+            conn.execute("INSERT INTO restock_alerts (openid, product, created_at) VALUES (?, ?, ?)",
+                         (openid, product, time.time()))
+
+
+def due(conn: sqlite3.Connection) -> list[Due]:
+    """Open alerts that a live, in-stock listing of the product now answers (best: cheapest)."""
+    rows = conn.execute(
+        "SELECT a.id, a.openid, a.product, l.id AS listing_id, l.title, l.price_fen, l.unit"
+        " FROM restock_alerts AS a JOIN listings AS l ON l.product = a.product"
+        " WHERE a.notified_at IS NULL AND l.status = 'live' AND l.stock > 0"
+        " ORDER BY a.id, l.price_fen").fetchall()
+    seen: set[int] = set()
+    found = []
+    for row in rows:
+        if row["id"] not in seen:
+            seen.add(row["id"])
+            found.append(Due(row["id"], row["openid"], row["product"], row["listing_id"],
+                             row["title"], row["price_fen"], row["unit"]))
+    return found
+
+
+def mark_notified(conn: sqlite3.Connection, alert_id: int) -> bool:
+    """True for the one caller that gets to notify: each buyer is told once."""
+    cursor = conn.execute("UPDATE restock_alerts SET notified_at = ? WHERE id = ?"
+                          " AND notified_at IS NULL", (time.time(), alert_id))
+    return cursor.rowcount == 1

@@ -1,0 +1,76 @@
+"""Ranking the candidates a search returns: bm25 plus boosts, seller diversity, and a
+fair, deterministic rotation among near-ties."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from db.listings import Candidate
+
+PAGE = 5
+MAX_PER_SELLER = 2
+TIE_SHARE = 0.05  # scores within 5 % of each other take turns
+FRESH_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    product_match: float = 2.0
+    attribute: float = 0.5
+    freshness: float = 0.5
+    reliability: float = 1.0
+    assisted: float = 0.0
+
+
+def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
+          reliability: float | None, now: float, weights: Weights) -> float:
+    """Higher is better. bm25 from FTS5 is negative-is-better, so it is negated."""
+    value = -candidate.bm25
+    if product and candidate.product == product:
+        value += weights.product_match
+    text = candidate.title + json.loads(candidate.tags or "[]").__str__()
+    value += weights.attribute * sum(1 for a in attributes if a in text)
+    age_days = max(now - candidate.updated_at, 0) / 86400
+    value += weights.freshness * math.exp(-age_days / FRESH_DAYS)
+    if reliability is not None:  # neutral until the seller has closed orders
+        value += weights.reliability * (reliability - 0.5) * 2
+    if candidate.assisted:
+        value += weights.assisted
+    return value
+
+
+def rotate(scored: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
+    """Best first; runs of near-equal scores are reordered per buyer and per day."""
+    scored = sorted(scored, key=lambda pair: -pair[0])
+    ordered: list[Candidate] = []
+    group: list[tuple[float, Candidate]] = []
+    for pair in scored:
+        if group and abs(group[0][0] - pair[0]) > TIE_SHARE * max(abs(group[0][0]), 1e-9):
+            ordered += _shuffle(group, openid, day)
+            group = []
+        group.append(pair)
+    return ordered + _shuffle(group, openid, day)
+
+
+def _shuffle(group: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
+    def key(pair: tuple[float, Candidate]) -> str:
+        return hashlib.sha256(f"{openid}|{day}|{pair[1].id}".encode()).hexdigest()
+    return [candidate for _, candidate in sorted(group, key=key)]
+
+
+def diverse_page(ranked: Sequence[Candidate], size: int = PAGE) -> list[Candidate]:
+    """At most two offers per seller when other sellers match; one seller may fill it alone."""
+    if len({c.seller_id for c in ranked}) <= 1:
+        return list(ranked[:size])
+    page: list[Candidate] = []
+    per_seller: dict[int, int] = {}
+    for candidate in ranked:
+        if per_seller.get(candidate.seller_id, 0) < MAX_PER_SELLER:
+            page.append(candidate)
+            per_seller[candidate.seller_id] = per_seller.get(candidate.seller_id, 0) + 1
+        if len(page) == size:
+            break
+    return page

@@ -1,0 +1,137 @@
+"""A buyer's request: what they want and every constraint they stated.
+
+It lives in the session as plain JSON so follow-ups (还有吗, 便宜点的, 要云南的)
+can refine it, and it turns into a db SearchSpec.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from db.listings import Goods, SearchSpec
+from nlp import Understanding
+from nlp.goods import (attribute_surfaces, category_terms, origin_label, product_surfaces,
+                       region_names, specialty_origin)
+
+CONSTRAINTS = ("attributes", "origin", "price")  # relaxation order for ties
+
+
+def _fen(value: Any) -> int | None:
+    return None if value is None else int((Decimal(str(value)) * 100).to_integral_value())
+
+
+@dataclass(frozen=True)
+class Request:
+    product: str | None = None
+    category: str | None = None
+    words: tuple[str, ...] = ()
+    origin: dict[str, Any] | None = None
+    attributes: tuple[str, ...] = ()
+    price_min: str | None = None
+    price_max: str | None = None
+    price_per: str | None = None
+    quantity: str | None = None
+    unit: str | None = None
+
+    @classmethod
+    def from_understanding(cls, understanding: Understanding) -> Request:
+        slots = understanding.slots
+        text = {k: str(slots[k]) for k in ("price_min", "price_max", "quantity") if k in slots}
+        return cls(product=slots.get("product"), category=slots.get("category"),
+                   words=tuple(understanding.words) if not (
+                       slots.get("product") or slots.get("category")) else (),
+                   origin=slots.get("origin"), attributes=tuple(slots.get("attributes", ())),
+                   price_per=slots.get("price_per"), unit=slots.get("unit"), **text)
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> Request | None:
+        if not data:
+            return None
+        data = dict(data)
+        data["words"] = tuple(data.get("words", ()))
+        data["attributes"] = tuple(data.get("attributes", ()))
+        return cls(**data)
+
+    def dump(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def has_goods(self) -> bool:
+        return bool(self.product or self.category or self.words)
+
+    @property
+    def has_price(self) -> bool:
+        return self.price_min is not None or self.price_max is not None
+
+    def present(self) -> list[str]:
+        """The stated constraints, in relaxation order."""
+        return [name for name, there in (("attributes", bool(self.attributes)),
+                                         ("origin", bool(self.origin)),
+                                         ("price", self.has_price)) if there]
+
+    def without(self, *names: str) -> Request:
+        changes: dict[str, Any] = {}
+        if "attributes" in names:
+            changes["attributes"] = ()
+        if "origin" in names:
+            changes["origin"] = None
+        if "price" in names:
+            changes.update(price_min=None, price_max=None, price_per=None)
+        return replace(self, **changes)
+
+    def refined(self, other: Request) -> Request:
+        """This request plus the constraints of a follow-up (要云南的, 要有机的, 50以内)."""
+        return replace(
+            self, origin=other.origin or self.origin,
+            attributes=tuple(dict.fromkeys(self.attributes + other.attributes)),
+            price_min=other.price_min if other.has_price else self.price_min,
+            price_max=other.price_max if other.has_price else self.price_max,
+            price_per=other.price_per if other.has_price else self.price_per)
+
+    def spec(self, exclude: tuple[int, ...] = (), cap: int = 200) -> SearchSpec:
+        goods: list[Goods] = []
+        if self.product:
+            goods.append(Goods(tuple(product_surfaces(self.product))))
+            specialty = specialty_origin(self.product)
+            if specialty:
+                base, places = specialty
+                goods.append(Goods(tuple(product_surfaces(base)), tuple(places)))
+        per = self.price_per
+        total = per == "total"
+        quantity = float(self.quantity) if total and self.quantity else None
+        return SearchSpec(
+            goods=tuple(goods),
+            categories=tuple(category_terms(self.category)) if self.category else (),
+            words=self.words,
+            origin=tuple(region_names(self.origin)) if self.origin else (),
+            attributes=tuple(tuple(attribute_surfaces(a)) for a in self.attributes),
+            price_min_fen=_fen(self.price_min), price_max_fen=_fen(self.price_max),
+            per_jin=per == "斤", unit=per if per not in (None, "斤", "total") else None,
+            quantity=quantity, exclude=exclude, cap=cap)
+
+    def goods_label(self) -> str:
+        return self.product or self.category or "".join(self.words) or "这类货"
+
+    def label(self) -> str:
+        """云南产的有机土鸡蛋"""
+        origin = f"{origin_label(self.origin)}产的" if self.origin else ""
+        attributes = "".join(self.attributes)
+        return f"{origin}{attributes}{self.goods_label()}"
+
+    def price_label(self) -> str:
+        per = f"一{self.price_per}" if self.price_per and self.price_per != "total" else ""
+        low, high = self.price_min, self.price_max
+        if low and high and low != high:
+            return f"{_yuan(low)}到{_yuan(high)}元{per}"
+        if high and not low:
+            return f"{_yuan(high)}元{per}以内"
+        if low and not high:
+            return f"{_yuan(low)}元{per}以上"
+        return f"{_yuan(high or low)}元{per}" if (high or low) else ""
+
+
+def _yuan(value: str) -> str:
+    return format(Decimal(value).normalize(), "f")
+
+

@@ -1,0 +1,185 @@
+"""Buyer search with understanding: synonyms, categories, filters, honesty, follow-ups."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_demo
+from db import Database, listings, schema
+from db.catalogue import read
+from tests.conftest import Bot, make_config, seed, start_bot, stop_bot
+
+TITLE = re.compile(r"^\d\. (.+)$", re.MULTILINE)
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await start_bot(load_demo(env={}, data_dir=tmp_path))
+    yield running
+    await stop_bot(running)
+
+
+def rows_for(bot: Bot, titles: list[str]) -> list[tuple]:
+    marks = ",".join("?" * len(titles))
+    return bot.db_rows(f"SELECT title, category, price_fen, unit, origin, tags FROM listings"
+                       f" WHERE title IN ({marks})", *titles)
+
+
+async def test_synonyms_find_every_name_of_a_product(demo: Bot) -> None:
+    titles = TITLE.findall(await demo.say("我想买洋芋"))
+    assert "定西马铃薯 黄心土豆 10斤" in titles and "恩施土豆 高山洋芋 10斤" in titles
+
+
+async def test_a_category_shows_only_its_goods(demo: Bot) -> None:
+    titles = TITLE.findall(await demo.say("有什么水果"))
+    assert len(titles) == 5
+    assert {row[1] for row in rows_for(demo, titles)} == {"水果"}
+
+
+async def test_origin_price_and_attribute_filters_hold_for_every_offer(demo: Bot) -> None:
+    eggs = TITLE.findall(await demo.say("有没有云南的土鸡蛋"))
+    assert eggs and all("云南省" in row[4] for row in rows_for(demo, eggs))
+    cheap = TITLE.findall(await demo.say("土鸡蛋 四十块以内"))
+    assert cheap and all(row[2] <= 4000 for row in rows_for(demo, cheap))
+    organic = TITLE.findall(await demo.say("有机大米"))
+    assert organic == ["五常大米 有机稻花香 5斤"]
+
+
+async def test_per_jin_bounds_keep_out_listings_not_priced_by_weight(demo: Bot) -> None:
+    titles = TITLE.findall(await demo.say("脐橙 一斤十块以内"))
+    assert titles and all(row[3] == "斤" and row[2] <= 1000 for row in rows_for(demo, titles))
+    assert "赣南脐橙 礼盒装 精选大果" not in titles  # priced per 箱
+
+
+async def test_nearest_relaxation_is_asked_and_a_yes_shows_it(demo: Bot) -> None:
+    question = await demo.say("有没有云南的木耳", openid="buyer_r")
+    assert question.startswith("没有云南产的木耳") and question.endswith("要看看吗？")
+    assert "<a href" not in question
+    shown = TITLE.findall(await demo.say("要", openid="buyer_r"))
+    assert shown and all("木耳" in title for title in shown)
+    price = await demo.say("木耳 二十块以内", openid="buyer_r")
+    assert price.startswith("20元以内的木耳没有，最便宜的¥39.90/袋")
+
+
+async def test_nothing_at_all_offers_a_restock_alert_that_fires_once(demo: Bot) -> None:
+    none = await demo.say("我想买榴莲", openid="buyer_d")
+    assert "没有找到「榴莲」" in none and "<a href" not in none
+    assert "到货" in await demo.say("要", openid="buyer_d")
+    assert demo.db_rows("SELECT openid, product FROM restock_alerts") == [("buyer_d", "榴莲")]
+    db = Database(demo.config.db.path)
+    try:
+        db.call(listings.import_rows, read(_durian(demo.config.db.path)))
+    finally:
+        db.close()
+    assert await demo.state.pipeline.notify_restocks() == 1
+    assert await demo.state.pipeline.notify_restocks() == 0  # told once
+    following = await demo.say("谢谢", openid="buyer_d")
+    assert following.startswith("🔔 您关注的榴莲到货了：海南榴莲 金枕 一个")
+
+
+def _durian(db_path: str) -> Path:
+    path = Path(db_path).parent / "durian.json"
+    path.write_text(json.dumps([{"sku": "D-1", "title": "海南榴莲 金枕 一个", "category": "水果",
+                                 "price": 99, "unit": "个", "stock": 5, "origin": "海南省 三亚市",
+                                 "seller": "三亚果农"}], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+async def test_next_page_never_repeats_and_ends_honestly(demo: Bot) -> None:
+    first = TITLE.findall(await demo.say("有什么水果", openid="buyer_p"))
+    second = TITLE.findall(await demo.say("还有吗", openid="buyer_p"))
+    assert len(first) == 5 and second and not set(first) & set(second)
+    for _ in range(10):
+        reply = await demo.say("换一批", openid="buyer_p")
+        if "就这些了" in reply:
+            break
+    assert "就这些了" in reply
+
+
+async def test_cheaper_shows_only_strictly_cheaper_offers(demo: Bot) -> None:
+    first = TITLE.findall(await demo.say("有什么水果", openid="buyer_c"))
+    cheapest = min(row[2] for row in rows_for(demo, first))
+    cheaper = TITLE.findall(await demo.say("便宜点的", openid="buyer_c"))
+    assert cheaper and all(row[2] < cheapest for row in rows_for(demo, cheaper))
+
+
+async def test_refine_adds_a_constraint_and_a_new_product_starts_over(demo: Bot) -> None:
+    await demo.say("我想买脐橙", openid="buyer_f")
+    jiangxi = TITLE.findall(await demo.say("要江西的", openid="buyer_f"))
+    assert jiangxi and all("江西省" in row[4] for row in rows_for(demo, jiangxi))
+    apples = TITLE.findall(await demo.say("我想买苹果", openid="buyer_f"))
+    assert apples and not all("江西省" in row[4] for row in rows_for(demo, apples))
+
+
+async def test_choose_shows_that_offer_with_its_link_and_quantity(demo: Bot) -> None:
+    shown = TITLE.findall(await demo.say("我想买脐橙", openid="buyer_x"))
+    chosen = await demo.say("买2号 三斤", openid="buyer_x")
+    assert f"您选了：{shown[1]}" in chosen and "数量：3斤" in chosen and "<a href=" in chosen
+    assert "没有第9个" in await demo.say("要第9个", openid="buyer_x")
+
+
+def _catalogue(tmp_path: Path, sellers: dict[str, int]) -> Path:
+    rows = [{"sku": f"{seller}-{n}", "title": "散养土鸡蛋 30枚", "category": "禽蛋", "price": 40,
+             "unit": "盒", "stock": 10, "origin": "云南省 昭通市 镇雄县", "seller": seller}
+            for seller, count in sellers.items() for n in range(count)]
+    path = tmp_path / "eggs.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _seller_order(bot_titles_reply: str, bot: Bot) -> list[str]:
+    links = re.findall(r"\d\. .+\n.+· (\S+)\n", bot_titles_reply)
+    return links
+
+
+async def test_at_most_two_offers_per_seller_and_fair_rotation(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    seed(config, _catalogue(tmp_path, {"甲": 4, "乙": 2, "丙": 1}))
+    running = await start_bot(config)
+    try:
+        replies = [await running.say("土鸡蛋", openid=f"buyer_{n}") for n in range(12)]
+    finally:
+        await stop_bot(running)
+    for reply in replies:
+        sellers = _seller_order(reply, running)
+        assert len(sellers) == 5 and max(sellers.count(s) for s in set(sellers)) <= 2
+    assert len({_seller_order(reply, running)[0] for reply in replies}) > 1  # everyone gets seen
+
+
+async def test_one_seller_alone_may_fill_the_page(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    seed(config, _catalogue(tmp_path, {"甲": 6}))
+    running = await start_bot(config)
+    try:
+        assert len(TITLE.findall(await running.say("土鸡蛋"))) == 5
+    finally:
+        await stop_bot(running)
+
+
+async def test_reliable_sellers_rank_first_and_neutral_without_orders(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    seed(config, _catalogue(tmp_path, {"守信": 1, "失信": 1}))
+    db = Database(config.db.path)
+    try:
+        ids = dict(db.call(lambda c: c.execute("SELECT s.name, l.id FROM listings l JOIN sellers s"
+                                               " ON s.id = l.seller_id").fetchall()))
+        assert db.call(listings.reliability, [1, 2]) == {}
+        for name, status in (("守信", "fulfilled"), ("失信", "cancelled")):
+            db.call(lambda c, n=name, s=status: c.executemany(
+                "INSERT INTO orders (listing_id, seller_id, buyer, quantity, status, created_at)"
+                " SELECT id, seller_id, 'b', 1, ?, ? FROM listings WHERE id = ?",
+                [(s, time.time(), ids[n])] * 5))
+    finally:
+        db.close()
+    running = await start_bot(config)
+    try:
+        firsts = {_seller_order(await running.say("土鸡蛋", openid=f"b{n}"), running)[0]
+                  for n in range(8)}
+    finally:
+        await stop_bot(running)
+    assert firsts == {"守信"}
