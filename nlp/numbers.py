@@ -114,7 +114,8 @@ _BOUND_BEFORE = re.compile(
     rf"(?P<word>{_alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)})"
     rf"\s*(?:{_amount_re()}|(?P<bare>{NUM})(?!\s*{UNIT}))")
 _BOUND_AFTER = re.compile(
-    rf"(?:{_amount_re()}|(?P<bare>{NUM}))\s*(?P<word>{_alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)})")
+    rf"(?:{_amount_re()}|(?P<bare>{NUM}))\s*(?P<word>{_alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)})"
+    rf"(?:\s*(?:的)?\s*(?:一|每|/)\s*(?P<unit>{UNIT}))?")
 _TOTAL = re.compile(rf"(?P<word>{_alt(TOTAL_BEFORE)})\s*(?:{_amount_re()}|(?P<bare>{NUM}))")
 _AFTER_WORDS = _alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)
 _BEFORE_WORDS = _alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)
@@ -126,7 +127,8 @@ _PRICE_THEN_UNIT = re.compile(
     rf"\s*(?P<word>{_AFTER_WORDS})?")
 _PLAIN_PRICE = re.compile(_amount_re())
 # 多少钱一斤 asks for the price per 斤; it is not an amount to buy.
-_ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?:一|每|1)\s*{UNIT}")
+_ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?:一|每|1)\s*{UNIT}"
+                        rf"|(?:一|每)\s*{UNIT}\s*(?:多少钱|什么价|啥价|几块钱?|怎么卖)")
 # A seller's bare number: 一百二一斤, 45一斤, 改成九十.
 _BARE_PER_UNIT = re.compile(rf"(?P<bare>{NUM})\s*(?:一|每|/)\s*(?P<unit>{UNIT})")
 _BARE_SET_TO = re.compile(rf"(?:改成|改为|改到|涨到|降到|调到|调成)\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
@@ -191,7 +193,10 @@ def extract(text: str, seller: bool = False) -> Numbers:
         for match in list(pattern.finditer(text)):
             value = _value(match)
             if value is not None:
-                prices.append(_bound(match.group("word"), value, None))
+                unit = match.groupdict().get("unit")
+                if unit:
+                    value, unit = _per_unit(value, unit)
+                prices.append(_bound(match.group("word"), value, unit))
                 text = _blank(text, match)
     for match in list(_TOTAL.finditer(text)):
         value = _value(match)

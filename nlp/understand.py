@@ -24,6 +24,8 @@ _CHOOSE = re.compile(
     rf"|(?P<b>{_ORDINAL})\s*号(?!码|楼|线)"
     rf"|(?:要|买|选|拿)(?:那|这)?(?P<c>[一二三四五六七八九两])(?:个|款)(?!斤|箱|袋)")
 _LATIN = re.compile(r"[a-z]+")
+# With offers on screen, a bare number picks one: 2, 三, 要2.
+_BARE_CHOICE = re.compile(r"^(?:要|选|买|拿)?\s*(?P<n>[1-9]|[一二三四五六七八九两])\s*(?:个|号)?\s*(?:吧|呀|啊)?$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
@@ -252,6 +254,9 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     simple = _whole_message(norm)
     if simple:
         return Understanding(simple)
+    bare = _BARE_CHOICE.match(norm) if context.get("page") else None
+    if bare:
+        return Understanding("choose", {"index": int(numbers.to_decimal(bare.group("n")) or 0)})
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest))

@@ -179,3 +179,10 @@ def test_pathological_inputs_stay_under_50ms(text: str) -> None:
     started = time.perf_counter()
     understand(text)
     assert time.perf_counter() - started < 0.05
+
+
+def test_a_bare_number_picks_an_offer_only_when_offers_are_shown() -> None:
+    shown = {"page": [11, 12, 13]}
+    assert understand("2", shown).slots == {"index": 2}
+    assert understand("三", shown).intent == "choose"
+    assert understand("2").intent == "other"

@@ -183,3 +183,8 @@ async def test_reliable_sellers_rank_first_and_neutral_without_orders(tmp_path: 
     finally:
         await stop_bot(running)
     assert firsts == {"守信"}
+
+
+async def test_a_bare_number_after_offers_chooses_one(demo: Bot) -> None:
+    shown = TITLE.findall(await demo.say("我想买脐橙", openid="buyer_n"))
+    assert f"您选了：{shown[2]}" in await demo.say("3", openid="buyer_n")
