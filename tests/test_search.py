@@ -188,3 +188,33 @@ async def test_reliable_sellers_rank_first_and_neutral_without_orders(tmp_path: 
 async def test_a_bare_number_after_offers_chooses_one(demo: Bot) -> None:
     shown = TITLE.findall(await demo.say("我想买脐橙", openid="buyer_n"))
     assert f"您选了：{shown[2]}" in await demo.say("3", openid="buyer_n")
+
+
+def test_search_queries_never_scan_a_base_table(tmp_path: Path) -> None:
+    """EXPLAIN QUERY PLAN for every statement a search issues."""
+    from handlers.request import Request
+    from nlp import understand
+
+    db = Database(tmp_path / "plan.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(Path(__file__).parent.parent / "db" / "demo_catalogue.json"))
+        conn = db.connection()
+        issued: list[str] = []
+        conn.set_trace_callback(issued.append)
+        for text in ("有没有云南的土鸡蛋，五十块以内", "赣南脐橙 一斤十块以内", "有机大米", "年货有啥",
+                     "预算一百买两斤木耳", "脐橙\" OR NEAR(大米"):
+            spec = Request.from_understanding(understand(text)).spec()
+            found = listings.find(conn, spec)
+            listings.reliability(conn, sorted({c.seller_id for c in found}) or [1])
+            listings.get(conn, found[0].id if found else 1)
+        conn.set_trace_callback(None)
+        selects = [sql for sql in issued if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+        assert len(selects) >= 18
+        for sql in selects:
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            for step in plan:
+                if step.startswith("SCAN"):
+                    assert step.startswith("SCAN listings_fts VIRTUAL TABLE INDEX 0:M"), (sql, plan)
+    finally:
+        db.close()
