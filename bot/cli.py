@@ -201,6 +201,36 @@ def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_search_eval(args: argparse.Namespace, config: Config) -> int:
+    import json
+    import tempfile
+
+    from db import Database, listings, schema
+    from db.catalogue import CatalogueError, read
+    from handlers.search_eval import evaluate, render
+    from nlp import load
+
+    path = Path(args.file)
+    try:
+        cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+        rows = read(Path(args.catalogue))
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: cannot read the relevance set ({exc})") from None
+    except CatalogueError as exc:
+        raise CliError(str(exc)) from None
+    load()
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(Path(folder) / "eval.db")
+        try:
+            db.call(schema.migrate)
+            db.call(listings.import_rows, rows)
+            print(render(db.call(evaluate, cases)))
+        finally:
+            db.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="农货通 WeChat bot")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -241,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="FILE", help="JSON lines of {text, intent, slots}")
     nlu_eval.add_argument("--max-errors", type=int, default=100)
     nlu_eval.set_defaults(func=cmd_nlu_eval, needs_config=False)
+
+    search_eval = verbs.add_parser("search-eval", help="measure buyer search on a relevance set")
+    search_eval.add_argument("file", nargs="?", metavar="FILE",
+                             default=str(ROOT / "tests" / "data" / "search_eval.jsonl"))
+    search_eval.add_argument("--catalogue", metavar="FILE",
+                             default=str(ROOT / "db" / "demo_catalogue.json"))
+    search_eval.set_defaults(func=cmd_search_eval, needs_config=False)
 
     bench = verbs.add_parser("bench", help="benchmarks that print figures")
     bench_verbs = bench.add_subparsers(dest="bench_verb", required=True, metavar="NAME")

@@ -39,7 +39,7 @@ def _seller_id(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
     return conn.execute("SELECT id FROM sellers WHERE ident = ?", (ident,)).fetchone()[0]
 
 
-INDEX_VERSION = 2  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 7  # bump when what goes into listings_fts changes; stale rows re-index
 
 
 def _index(conn: sqlite3.Connection, listing_id: int, title: str, category: str,
@@ -135,9 +135,11 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
 
 @dataclass(frozen=True)
 class Goods:
-    """Any of terms in the title or goods columns, and (for a specialty) any of origin."""
+    """Any of terms among a listing's canonical goods, or all of parts in the title; and
+    (for a specialty) any of origin."""
     terms: tuple[str, ...]
     origin: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ def match_expression(spec: SearchSpec) -> str:
     """The FTS5 MATCH text for a spec: goods, then origin and attribute constraints."""
     alternatives = []
     for goods in spec.goods:
-        clause = "{title category} : " + _any(goods.terms)
+        clause = "category : " + _any(goods.terms)
+        if goods.parts:
+            clause = f"({clause} OR title : ({' AND '.join(_quote(p) for p in goods.parts)}))"
         if goods.origin:
             clause = f"({clause} AND origin : {_any(goods.origin)})"
         alternatives.append(clause)

@@ -55,12 +55,9 @@ async def _ranked(turn: Turn, request: Request, exclude: tuple[int, ...] = ()) -
     candidates = await turn.services.db.run(listings.find, request.spec(exclude))
     sellers = sorted({c.seller_id for c in candidates})
     reliability = await turn.services.db.run(listings.reliability, sellers)
-    weights = turn.services.ranking
-    scored = [(ranking.score(c, request.product, request.attributes,
-                             reliability.get(c.seller_id), turn.now, weights), c)
-              for c in candidates]
     day = time.strftime("%Y-%m-%d", time.localtime(turn.now))
-    return ranking.rotate(scored, turn.inbound.openid, day)
+    return ranking.rank(candidates, request.product, request.attributes, reliability, turn.now,
+                        turn.services.ranking, turn.inbound.openid, day)
 
 
 def _remember(turn: Turn, request: Request, page: list[Candidate], shown: list[int]) -> None:

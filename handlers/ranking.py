@@ -42,6 +42,15 @@ def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
     return value
 
 
+def rank(candidates: Sequence[Candidate], product: str | None, attributes: Sequence[str],
+         reliability: dict[int, float], now: float, weights: Weights, openid: str,
+         day: str) -> list[Candidate]:
+    """Score every candidate, then order best first with near-ties rotated."""
+    scored = [(score(c, product, attributes, reliability.get(c.seller_id), now, weights), c)
+              for c in candidates]
+    return rotate(scored, openid, day)
+
+
 def rotate(scored: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
     """Best first; runs of near-equal scores are reordered per buyer and per day."""
     scored = sorted(scored, key=lambda pair: -pair[0])

@@ -12,7 +12,7 @@ from typing import Any
 from db.listings import Goods, SearchSpec
 from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, origin_label, product_surfaces,
-                       region_names, specialty_origin)
+                       region_names, search_parts, specialty_origin)
 
 CONSTRAINTS = ("attributes", "origin", "price")  # relaxation order for ties
 
@@ -92,7 +92,8 @@ class Request:
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 200) -> SearchSpec:
         goods: list[Goods] = []
         if self.product:
-            goods.append(Goods(tuple(product_surfaces(self.product))))
+            parts = search_parts(self.product) if len(self.product) > 2 else []
+            goods.append(Goods(tuple(product_surfaces(self.product)), parts=tuple(parts)))
             specialty = specialty_origin(self.product)
             if specialty:
                 base, places = specialty

@@ -5,6 +5,8 @@ category path) so synonyms and categories match without long OR queries.
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -13,18 +15,45 @@ from nlp.lexicon import lexicon
 from nlp.numbers import canonical_unit
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LONGEST = 8
+
+
+def _head(run: str) -> str | None:
+    """The product a run of characters is about: its rightmost longest product name.
+
+    Chinese compounds put the head last: 定西马铃薯粉条 is 粉条, 冰糖心苹果 is 苹果.
+    """
+    products = lexicon().products
+    best: tuple[int, int] | None = None
+    for start in range(len(run)):
+        for end in range(min(len(run), start + _LONGEST), start + 1, -1):
+            if run[start:end] in products:
+                if best is None or end > best[1] or (end == best[1] and start < best[0]):
+                    best = (start, end)
+                break
+    return run[best[0]:best[1]] if best else None
+
+
 def goods_terms(title: str, category: str = "") -> list[str]:
-    """Canonical product, specialty base and category path of a listing."""
+    """Canonical goods of a listing: the head product of each part of its title (when
+    they agree on a category), the products those are kinds of, a specialty's base
+    product, and the category path."""
     lex = lexicon()
+    heads = [h for h in (_head(run) for run in _CJK_RUN.findall(title)) if h]
+    paths = [lex.category_of.get(lex.products[h]) for h in heads]
+    if heads and any(paths):
+        # Parts of a title that disagree: the category most of them name (the last on a tie).
+        votes = Counter(p for p in paths if p)
+        chosen = max(reversed([p for p in paths if p]), key=lambda p: votes[p])
+        heads = [h for h, path in zip(heads, paths) if path == chosen or path is None]
     terms: list[str] = []
-    for word in segment.words(title):
-        canonical = lex.products.get(word)
-        if canonical is None:
-            continue
-        terms.append(canonical)
-        if canonical in lex.specialties:
-            terms.append(lex.specialties[canonical].base)
-        break
+    for surface in heads:
+        product = lex.products[surface]
+        terms.append(product)
+        if product in lex.specialties:
+            terms.append(lex.specialties[product].base)
+        terms.extend(kinds_of(product) + kinds_of(surface))
     for product in list(terms):
         path = lex.category_of.get(product, "")
         terms.extend(part for part in path.split("/") if part)
@@ -34,9 +63,15 @@ def goods_terms(title: str, category: str = "") -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def product_of(title: str) -> str | None:
-    terms = goods_terms(title)
-    return terms[0] if terms and terms[0] in lexicon().products.values() else None
+def kinds_of(product: str) -> list[str]:
+    """Shorter products that end this one: 薄皮核桃 → 核桃, 红心猕猴桃 → 猕猴桃."""
+    products = lexicon().products
+    return [products[product[k:]] for k in range(1, len(product) - 1) if product[k:] in products]
+
+
+def search_parts(product: str) -> list[str]:
+    """The dictionary parts of a compound product name, for titles that spell it apart."""
+    return [part for part in segment.search_terms(product) if part != product]
 
 
 def weight_factor(unit: str) -> Decimal | None:

@@ -65,7 +65,9 @@ def _has(text: str, name: str) -> bool:
 def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
     found = _Found()
     for position, word in enumerate(words):
-        if word in lex.products and (found.product is None or _is_head(words, position)):
+        compound = position > 0 and words[position - 1] == found.surface  # 土豆粉条 is 粉条
+        if word in lex.products and (found.product is None or compound
+                                     or _is_head(words, position)):
             if found.product in lex.specialties:
                 origin = lex.regions.get(lex.specialties[found.product].origin)
                 found.regions.extend(origin[:1] if origin else [])

@@ -218,3 +218,21 @@ def test_search_queries_never_scan_a_base_table(tmp_path: Path) -> None:
                     assert step.startswith("SCAN listings_fts VIRTUAL TABLE INDEX 0:M"), (sql, plan)
     finally:
         db.close()
+
+
+def test_relevance_set_meets_the_targets(tmp_path: Path) -> None:
+    from handlers.search_eval import evaluate, summary
+
+    data = Path(__file__).parent / "data" / "search_eval.jsonl"
+    cases = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line]
+    assert len(cases) >= 150 and sum(1 for c in cases if c["expect_none"]) >= 20
+    db = Database(tmp_path / "eval.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows,
+                read(Path(__file__).parent.parent / "db" / "demo_catalogue.json"))
+        figures = summary(db.call(evaluate, cases))
+    finally:
+        db.close()
+    assert figures["hit@3"] >= 0.95 and figures["correct_none"] >= 0.95
+    assert figures["violating_queries"] == 0
