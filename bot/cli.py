@@ -183,6 +183,16 @@ def cmd_bench_nlu(args: argparse.Namespace, config: Config) -> int:
     return run_nlu_bench(args.messages)
 
 
+def cmd_bench_search(args: argparse.Namespace, config: Config) -> int:
+    from bench.search import run_search_bench
+
+    try:
+        sizes = [int(size) for size in args.listings.split(",") if size.strip()]
+    except ValueError:
+        raise CliError(f"--listings: expected sizes like 1000,10000, got {args.listings!r}")
+    return run_search_bench(sizes, args.queries)
+
+
 def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     import json
 
@@ -291,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = bench_verbs.add_parser("nlu", help="understand() speed and lexicon start-up time")
     nlu.add_argument("--messages", type=int, default=10_000)
     nlu.set_defaults(func=cmd_bench_nlu, needs_config=False)
+    search = bench_verbs.add_parser("search", help="import and query synthetic catalogues")
+    search.add_argument("--listings", default="1000,10000,100000",
+                        help="comma-separated catalogue sizes (e.g. 1000,10000,100000,1000000)")
+    search.add_argument("--queries", type=int, default=1000)
+    search.set_defaults(func=cmd_bench_search, needs_config=False)
     return parser
 
 

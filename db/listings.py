@@ -229,13 +229,19 @@ WHERE listings_fts MATCH :match AND l.status = 'live' AND l.stock > 0
                              ELSE l.price_fen * :quantity END) >= :low)
   AND (:high IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
                               ELSE l.price_fen * :quantity END) <= :high)
-ORDER BY bm25
+ORDER BY listings_fts.rowid DESC
 LIMIT :cap
 """.format(weights=", ".join(str(w) for w in FTS_WEIGHTS))
 
 
 def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
-    """Live, in-stock listings meeting every constraint, best bm25 first (at most spec.cap)."""
+    """Live, in-stock listings meeting every constraint: the newest spec.cap of them.
+
+    The candidate cap is what keeps search fast on big catalogues: FTS5 walks its
+    matches in rowid order (newest listing first) and stops once `cap` rows pass the
+    filters, so bm25 is computed for those rows only, never for every match. The
+    caller ranks the candidates exactly (bm25 plus boosts).
+    """
     if spec.empty:
         return []
     rows = conn.execute(_FIND_SQL, {
