@@ -2,6 +2,7 @@
 import path, then realistic queries timed end to end (understand → find → rank)."""
 from __future__ import annotations
 
+import os
 import random
 import resource
 import statistics
@@ -106,7 +107,7 @@ def run_search_bench(sizes: list[int], query_count: int) -> int:
                 db.call(schema.migrate)
                 rows = synthetic_rows(size)
                 started = time.perf_counter()
-                db.call(listings.import_rows, rows)
+                db.call(listings.import_rows, rows, False, None, os.cpu_count() or 1)
                 imported = time.perf_counter() - started
                 del rows
                 p50, p99, worst = _timed_queries(db, texts)

@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
 import re
 import sys
 import time
@@ -83,7 +84,7 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
         db.call(schema.migrate)
         db.call(listings.reindex_stale)
         result = db.call(listings.import_rows, rows, args.replace,
-                         _progress if len(rows) >= 1000 else None)
+                         _progress if len(rows) >= 1000 else None, os.cpu_count() or 1)
     finally:
         db.close()
     print(f"imported {len(rows)} rows: {result.created} new, {result.updated} updated, "

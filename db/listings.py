@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from db.catalogue import CatalogueRow
@@ -29,68 +31,103 @@ class Offer:
     status: str
 
 
-def _seller_id(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
-    ident = row.seller_phone or f"name:{row.seller}"
-    conn.execute(
-        "INSERT INTO sellers (ident, name, phone, assisted, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(ident) DO UPDATE SET name = excluded.name, assisted = excluded.assisted",
-        (ident, row.seller, row.seller_phone, int(row.assisted), now),
-    )
-    return conn.execute("SELECT id FROM sellers WHERE ident = ?", (ident,)).fetchone()[0]
-
-
 INDEX_VERSION = 7  # bump when what goes into listings_fts changes; stale rows re-index
+PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
+_CHUNK = 2_000
 
 
-def _index(conn: sqlite3.Connection, listing_id: int, title: str, category: str,
-           tags: Sequence[str], description: str, origin: str) -> None:
-    """Segmented text plus the listing's canonical goods (product, category path)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A listing's index entry, computed away from the database (in worker processes
+    for big imports): segmented FTS columns plus its canonical goods."""
+    fts: tuple[str, str, str, str, str]
+    product: str | None
+    weight_factor: float | None
+
+
+def prepare(title: str, category: str, tags: Sequence[str], description: str, origin: str,
+            unit: str) -> Prepared:
     goods = goods_terms(title, category)
-    conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
-    conn.execute(
-        "INSERT INTO listings_fts (rowid, title, category, tags, description, origin) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (listing_id, segment.index_text(title),
-         " ".join([segment.index_text(category), *goods]),
-         segment.index_text(" ".join(tags)), segment.index_text(description),
-         segment.index_text(origin)),
-    )
-    factor = weight_factor(_unit_of(conn, listing_id))
-    conn.execute("UPDATE listings SET product = ?, weight_factor = ?, index_version = ? WHERE id = ?",
-                 (goods[0] if goods else None, float(factor) if factor else None, INDEX_VERSION,
-                  listing_id))
+    factor = weight_factor(unit)
+    return Prepared(
+        fts=(segment.index_text(title), " ".join([segment.index_text(category), *goods]),
+             segment.index_text(" ".join(tags)), segment.index_text(description),
+             segment.index_text(origin)),
+        product=goods[0] if goods else None, weight_factor=float(factor) if factor else None)
 
 
-def _unit_of(conn: sqlite3.Connection, listing_id: int) -> str:
-    return conn.execute("SELECT unit FROM listings WHERE id = ?", (listing_id,)).fetchone()[0]
+def _prepare_rows(rows: Sequence[CatalogueRow]) -> list[Prepared]:
+    return [prepare(r.title, r.category, r.tags, r.description, r.origin, r.unit) for r in rows]
+
+
+def _prepared(rows: Sequence[CatalogueRow], workers: int) -> Iterator[Prepared]:
+    """Index entries in row order; big imports segment on every core while we write."""
+    if workers <= 1 or len(rows) < PARALLEL_MIN_ROWS:
+        for start in range(0, len(rows), _CHUNK):
+            yield from _prepare_rows(rows[start:start + _CHUNK])
+        return
+    chunks = [rows[start:start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
+    # fork: workers inherit the loaded dictionaries instead of loading their own.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=segment.load) as pool:
+        for batch in pool.map(_prepare_rows, chunks):
+            yield from batch
+
+
+def _write_index(conn: sqlite3.Connection, listing_id: int, entry: Prepared, fresh: bool) -> None:
+    if not fresh:
+        conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
+    conn.execute("INSERT INTO listings_fts (rowid, title, category, tags, description, origin)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (listing_id, *entry.fts))
 
 
 def reindex_stale(conn: sqlite3.Connection) -> int:
     """Re-index listings indexed by an older version of the segmentation or lexicons."""
-    rows = conn.execute("SELECT id, title, category, tags, description, origin FROM listings"
+    rows = conn.execute("SELECT id, title, category, tags, description, origin, unit FROM listings"
                         " WHERE index_version < ?", (INDEX_VERSION,)).fetchall()
     with transaction(conn):
         for row in rows:
-            _index(conn, row["id"], row["title"], row["category"], json.loads(row["tags"]),
-                   row["description"], row["origin"])
+            entry = prepare(row["title"], row["category"], json.loads(row["tags"]),
+                            row["description"], row["origin"], row["unit"])
+            _write_index(conn, row["id"], entry, fresh=False)
+            conn.execute("UPDATE listings SET product = ?, weight_factor = ?, index_version = ?"
+                         " WHERE id = ?", (entry.product, entry.weight_factor, INDEX_VERSION,
+                                           row["id"]))
     return len(rows)
 
 
-def _upsert(conn: sqlite3.Connection, row: CatalogueRow, now: float) -> int:
-    seller_id = _seller_id(conn, row, now)
-    conn.execute(
+def _seller_id(conn: sqlite3.Connection, row: CatalogueRow, now: float,
+               known: dict[tuple[str, str, bool], int]) -> int:
+    ident = row.seller_phone or f"name:{row.seller}"
+    key = (ident, row.seller, row.assisted)
+    if key not in known:
+        known[key] = conn.execute(
+            "INSERT INTO sellers (ident, name, phone, assisted, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(ident) DO UPDATE SET name = excluded.name, assisted = excluded.assisted"
+            " RETURNING id", (ident, row.seller, row.seller_phone, int(row.assisted), now),
+        ).fetchone()[0]
+    return known[key]
+
+
+def _upsert(conn: sqlite3.Connection, row: CatalogueRow, entry: Prepared, now: float,
+            sellers: dict[tuple[str, str, bool], int], fresh: bool) -> int:
+    seller_id = _seller_id(conn, row, now, sellers)
+    listing_id = conn.execute(
         "INSERT INTO listings (sku, seller_id, title, category, price_fen, unit, stock, origin,"
-        " description, tags, status, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live', ?, ?)"
+        " description, tags, status, created_at, updated_at, product, weight_factor, index_version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'live', ?, ?, ?, ?, ?)"
         " ON CONFLICT(sku) DO UPDATE SET seller_id = excluded.seller_id, title = excluded.title,"
         " category = excluded.category, price_fen = excluded.price_fen, unit = excluded.unit,"
         " stock = excluded.stock, origin = excluded.origin, description = excluded.description,"
-        " tags = excluded.tags, status = 'live', updated_at = excluded.updated_at",
+        " tags = excluded.tags, status = 'live', updated_at = excluded.updated_at,"
+        " product = excluded.product, weight_factor = excluded.weight_factor,"
+        " index_version = excluded.index_version RETURNING id",
         (row.sku, seller_id, row.title, row.category, row.price_fen, row.unit, row.stock,
-         row.origin, row.description, json.dumps(list(row.tags), ensure_ascii=False), now, now),
-    )
-    listing_id = conn.execute("SELECT id FROM listings WHERE sku = ?", (row.sku,)).fetchone()[0]
-    _index(conn, listing_id, row.title, row.category, row.tags, row.description, row.origin)
+         row.origin, row.description, json.dumps(list(row.tags), ensure_ascii=False), now, now,
+         entry.product, entry.weight_factor, INDEX_VERSION),
+    ).fetchone()[0]
+    _write_index(conn, listing_id, entry, fresh)
     return listing_id
 
 
@@ -106,14 +143,16 @@ def import_rows(
     rows: Sequence[CatalogueRow],
     replace: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> ImportResult:
     """Upsert every row in one transaction: all or nothing."""
     now = time.time()
+    sellers: dict[tuple[str, str, bool], int] = {}
     with transaction(conn):
         existing = {r[0] for r in conn.execute("SELECT sku FROM listings")}
-        for done, row in enumerate(rows, 1):
-            _upsert(conn, row, now)
-            if progress and (done % 500 == 0 or done == len(rows)):
+        for done, (row, entry) in enumerate(zip(rows, _prepared(rows, workers)), 1):
+            _upsert(conn, row, entry, now, sellers, fresh=row.sku not in existing)
+            if progress and (done % 5000 == 0 or done == len(rows)):
                 progress(done, len(rows))
         delisted = _delist_absent(conn, {row.sku for row in rows}, now) if replace else 0
     created = sum(1 for row in rows if row.sku not in existing)
@@ -155,7 +194,7 @@ class SearchSpec:
     unit: str | None = None                    # bounds are per this counted unit
     quantity: float | None = None              # a total budget is spread over this many units
     exclude: tuple[int, ...] = ()
-    cap: int = 200                             # candidates ranked exactly
+    cap: int = 30                              # candidates ranked exactly
 
     @property
     def empty(self) -> bool:
@@ -208,10 +247,21 @@ def match_expression(spec: SearchSpec) -> str:
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))
-    if spec.origin:
+    if spec.origin:  # selective: the index intersects it with the goods
         clauses.append("origin : " + _any(spec.origin))
-    clauses += ["{title tags description} : " + _any(wordings) for wordings in spec.attributes]
     return " AND ".join(clause for clause in clauses if clause)
+
+
+def _constraint_sql(spec: SearchSpec) -> tuple[str, dict[str, str]]:
+    """Attributes as filters on the candidate row, not FTS phrases: a common phrase
+    such as 农家 would make bm25 gather statistics over most of the index."""
+    sql, params = [], {}
+    for a, wordings in enumerate(spec.attributes):
+        names = [f":attribute_{a}_{n}" for n in range(len(wordings))]
+        params.update({name[1:]: wording for name, wording in zip(names, wordings)})
+        text = "(l.title || ' ' || l.tags || ' ' || l.description)"
+        sql.append("(" + " OR ".join(f"instr({text}, {name}) > 0" for name in names) + ")")
+    return "".join(f"\n  AND {clause}" for clause in sql), params
 
 
 _FIND_SQL = """
@@ -228,10 +278,10 @@ WHERE listings_fts MATCH :match AND l.status = 'live' AND l.stock > 0
   AND (:low IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
                              ELSE l.price_fen * :quantity END) >= :low)
   AND (:high IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
-                              ELSE l.price_fen * :quantity END) <= :high)
+                              ELSE l.price_fen * :quantity END) <= :high){constraints}
 ORDER BY listings_fts.rowid DESC
 LIMIT :cap
-""".format(weights=", ".join(str(w) for w in FTS_WEIGHTS))
+""".replace("{weights}", ", ".join(str(w) for w in FTS_WEIGHTS))
 
 
 def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
@@ -244,10 +294,11 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
     """
     if spec.empty:
         return []
-    rows = conn.execute(_FIND_SQL, {
+    constraints, extra = _constraint_sql(spec)
+    rows = conn.execute(_FIND_SQL.replace("{constraints}", constraints), {
         "match": match_expression(spec), "per_jin": int(spec.per_jin), "unit": spec.unit,
         "low": spec.price_min_fen, "high": spec.price_max_fen, "quantity": spec.quantity or 1,
-        "cap": spec.cap + len(spec.exclude)})
+        "cap": spec.cap + len(spec.exclude), **extra})
     excluded = set(spec.exclude)
     return [Candidate(**{**dict(row), "assisted": bool(row["assisted"])})
             for row in rows if row["id"] not in excluded]

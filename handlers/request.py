@@ -89,7 +89,7 @@ class Request:
             price_max=other.price_max if other.has_price else self.price_max,
             price_per=other.price_per if other.has_price else self.price_per)
 
-    def spec(self, exclude: tuple[int, ...] = (), cap: int = 200) -> SearchSpec:
+    def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
         if self.product:
             parts = search_parts(self.product) if len(self.product) > 2 else []

@@ -128,3 +128,23 @@ def test_search_needs_every_word_and_ranks_title_matches_first(tmp_path: Path) -
         assert db.call(listings.search, ["脐橙", "大米"]) == []
     finally:
         db.close()
+
+
+def test_parallel_segmentation_indexes_exactly_like_one_process(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    from bench.search import synthetic_rows
+
+    rows = synthetic_rows(400)
+    monkeypatch.setattr(listings, "PARALLEL_MIN_ROWS", 100)
+    indexed = []
+    for workers in (1, 2):
+        db = Database(tmp_path / f"w{workers}.db")
+        try:
+            db.call(schema.migrate)
+            db.call(listings.import_rows, rows, False, None, workers)
+            indexed.append(db.call(lambda c: [tuple(r) for r in c.execute(
+                "SELECT l.sku, l.product, f.title, f.category, f.origin FROM listings l"
+                " JOIN listings_fts f ON f.rowid = l.id ORDER BY l.sku")]))
+        finally:
+            db.close()
+    assert len(indexed[0]) == 400 and indexed[0] == indexed[1]
