@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
 
 from bot import wire
 from bot.pipeline import PENDING_HEAD
 from tests.conftest import make_config, seed, start_bot, stop_bot
+from tests.fake_wechat import FakeWeChat
 from tests.gate import Gate
 
 
@@ -38,18 +42,25 @@ async def test_without_customer_service_the_reply_leads_the_next_one(tmp_path) -
     assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
 
 
-async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path) -> None:
-    from tests.fake_wechat import FakeWeChat
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWeChat]:
+    server = await FakeWeChat().start()
+    yield server
+    await server.close()
 
-    fake = await FakeWeChat().start()
+
+async def _late_via_api(tmp_path, fake: FakeWeChat, openid: str, xml: str):
+    """A slow first message on a bot with customer service on, stopped afterwards."""
     config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
         "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
-    try:
-        running = await _slow_first_message(
-            config, "user_cs", wire.text_xml("user_cs", "我想买脐橙", msg_id=202))
-        await stop_bot(running)
-    finally:
-        await fake.close()
+    running = await _slow_first_message(config, openid, xml)
+    await stop_bot(running)
+    return running
+
+
+async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path, fake) -> None:
+    running = await _late_via_api(tmp_path, fake, "user_cs",
+                                  wire.text_xml("user_cs", "我想买脐橙", msg_id=202))
     assert len(fake.sent) == 1 and fake.sent[0]["touser"] == "user_cs"
     assert "赣南脐橙" in fake.sent[0]["text"]["content"]
     assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
@@ -57,36 +68,18 @@ async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path)
     assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("message", 1)]
 
 
-async def test_refused_customer_service_falls_back_to_pending(tmp_path) -> None:
-    from tests.fake_wechat import FakeWeChat
-
-    fake = await FakeWeChat().start()
+async def test_refused_customer_service_falls_back_to_pending(tmp_path, fake) -> None:
     fake.fail("message/custom/send", 45047)
-    config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
-        "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
-    try:
-        running = await _slow_first_message(
-            config, "user_cs", wire.event_xml("user_cs", "CLICK", "HELP"))
-        await stop_bot(running)
-    finally:
-        await fake.close()
+    running = await _late_via_api(tmp_path, fake, "user_cs",
+                                  wire.event_xml("user_cs", "CLICK", "HELP"))
     assert fake.sent == []
     assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
     assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("event", 0)]
 
 
-async def test_simulated_users_never_reach_the_api(tmp_path) -> None:
-    from tests.fake_wechat import FakeWeChat
-
-    fake = await FakeWeChat().start()
-    config = make_config(tmp_path, deadline={"seconds": 0.2}, wechat={
-        "customer_service": True, "app_secret": "test-secret", "api_base": fake.api_base})
-    try:
-        running = await _slow_first_message(
-            config, "sim_alice", wire.text_xml("sim_alice", "我想买脐橙", msg_id=303))
-        await stop_bot(running)
-    finally:
-        await fake.close()
+async def test_simulated_users_never_reach_the_api(tmp_path, fake) -> None:
+    running = await _late_via_api(tmp_path, fake, "sim_alice",
+                                  wire.text_xml("sim_alice", "我想买脐橙", msg_id=303))
     assert fake.sent == [] and fake.token_requests == 0
     assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
 

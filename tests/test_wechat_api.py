@@ -100,15 +100,20 @@ async def test_network_failure_is_an_api_error(db) -> None:
     assert caught.value.errcode == -1
 
 
-async def test_menu_push_command_creates_the_four_buttons(fake, tmp_path: Path) -> None:
+async def _menu_push(fake: FakeWeChat, tmp_path: Path) -> asyncio.subprocess.Process:
+    """The real `menu push` command, pointed at the fake API."""
     config_path = tmp_path / "bot.toml"
     config_path.write_text(
         f'[wechat]\napp_id = "wx1234567890abcdef"\napp_secret = "test-secret"\n'
         f'api_base = "{fake.api_base}"\n[db]\npath = "{tmp_path / "bot.db"}"\n', encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "menu", "push", "--config", str(config_path), cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def test_menu_push_command_creates_the_four_buttons(fake, tmp_path: Path) -> None:
+    process = await _menu_push(fake, tmp_path)
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert "menu pushed" in out.decode()
@@ -121,14 +126,7 @@ async def test_menu_push_command_creates_the_four_buttons(fake, tmp_path: Path) 
 
 async def test_menu_push_refusal_is_one_line(fake, tmp_path: Path) -> None:
     fake.fail("menu/create", 40018)
-    config_path = tmp_path / "bot.toml"
-    config_path.write_text(
-        f'[wechat]\napp_id = "wx1234567890abcdef"\napp_secret = "test-secret"\n'
-        f'api_base = "{fake.api_base}"\n[db]\npath = "{tmp_path / "bot.db"}"\n', encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "menu", "push", "--config", str(config_path), cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await _menu_push(fake, tmp_path)
     _, err = await process.communicate()
     assert process.returncode == 1
     assert err.decode().strip() == "error: menu push refused: errcode 40018 scripted 40018"
