@@ -6,8 +6,10 @@ import sqlite3
 import time
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 from db.catalogue import CatalogueRow
 from db.database import transaction
@@ -50,10 +52,16 @@ def prepare(title: str, category: str, tags: Sequence[str], description: str, or
     goods = goods_terms(title, category)
     factor = weight_factor(unit)
     return Prepared(
-        fts=(segment.index_text(title), " ".join([segment.index_text(category), *goods]),
-             segment.index_text(" ".join(tags)), segment.index_text(description),
-             segment.index_text(origin)),
+        fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),
+             _short_field(" ".join(tags)), segment.index_text(description),
+             _short_field(origin)),
         product=goods[0] if goods else None, weight_factor=float(factor) if factor else None)
+
+
+@lru_cache(maxsize=65_536)
+def _short_field(text: str) -> str:
+    """Categories, tag sets and origins repeat across a catalogue: segment each once."""
+    return segment.index_text(text)
 
 
 def _prepare_rows(rows: Sequence[CatalogueRow]) -> list[Prepared]:
@@ -66,13 +74,18 @@ def _prepared(rows: Sequence[CatalogueRow], workers: int) -> Iterator[Prepared]:
         for start in range(0, len(rows), _CHUNK):
             yield from _prepare_rows(rows[start:start + _CHUNK])
         return
-    chunks = [rows[start:start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
     # fork: workers inherit the loaded dictionaries instead of loading their own.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=segment.load) as pool:
-        for batch in pool.map(_prepare_rows, chunks):
-            yield from batch
+        # A bounded window of chunks in flight keeps memory flat however big the file.
+        pending: deque[Future[list[Prepared]]] = deque()
+        for start in range(0, len(rows), _CHUNK):
+            pending.append(pool.submit(_prepare_rows, rows[start:start + _CHUNK]))
+            if len(pending) > 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def _write_index(conn: sqlite3.Connection, listing_id: int, entry: Prepared, fresh: bool) -> None:
