@@ -55,6 +55,14 @@ def synthetic_rows(count: int, seed: int = 11, first: int = 0) -> list[Catalogue
     return rows
 
 
+COMMON = 20  # the head of the product mix: each is several % of all listings
+
+
+def common_products() -> set[str]:
+    products, _ = _zipf_products(random.Random(11))
+    return set(products[:COMMON])
+
+
 def queries(count: int, seed: int = 5) -> list[str]:
     from nlp.lexicon import lexicon
 
@@ -77,18 +85,28 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed_queries(db: Database, texts: list[str]) -> tuple[float, float, float]:
+def _timed_queries(db: Database, texts: list[str]) -> dict[str, tuple[float, float, float]]:
+    """p50, p99 and max in ms: over all queries, and for common and rare products."""
     from handlers import ranking
     from handlers.search_eval import offers
+    from nlp import understand
 
     weights = ranking.Weights()
-    timings = []
+    common = common_products()
+    timings: dict[str, list[float]] = {"all": [], "common": [], "rare": []}
     for text in texts:
         started = time.perf_counter()
         db.call(offers, text, weights, time.time())
-        timings.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(timings, n=100)
-    return cuts[49], cuts[98], max(timings)
+        elapsed = (time.perf_counter() - started) * 1000
+        product = understand(text).slots.get("product")
+        timings["all"].append(elapsed)
+        timings["common" if product in common else "rare"].append(elapsed)
+    return {name: _cuts(values) for name, values in timings.items() if len(values) > 1}
+
+
+def _cuts(values: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(values, n=100)
+    return cuts[49], cuts[98], max(values)
 
 
 def _import(db: Database, size: int, batch: int = 100_000) -> float:
@@ -110,7 +128,7 @@ def run_search_bench(sizes: list[int], query_count: int) -> int:
     texts = queries(query_count)
     print(f"search bench: {len(texts)} distinct queries per size")
     print(f"{'listings':>10} {'import s':>9} {'db MB':>7} {'peak RSS MB':>12} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'common p99':>11} {'rare p99':>9}")
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "bench.db"
@@ -118,10 +136,12 @@ def run_search_bench(sizes: list[int], query_count: int) -> int:
             try:
                 db.call(schema.migrate)
                 imported = _import(db, size)
-                p50, p99, worst = _timed_queries(db, texts)
+                figures = _timed_queries(db, texts)
                 size_mb = sum(f.stat().st_size for f in Path(folder).iterdir()) / 2**20
             finally:
                 db.close()
+        p50, p99, worst = figures["all"]
         print(f"{size:>10} {imported:>9.1f} {size_mb:>7.1f} {_peak_rss_mb():>12.0f} "
-              f"{p50:>7.2f} {p99:>7.2f} {worst:>7.1f}", flush=True)
+              f"{p50:>7.2f} {p99:>7.2f} {worst:>7.1f} {figures['common'][1]:>11.2f} "
+              f"{figures['rare'][1]:>9.2f}", flush=True)
     return 0

@@ -131,7 +131,7 @@ _ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?
                         rf"|(?:一|每)\s*{UNIT}\s*(?:多少钱|什么价|啥价|几块钱?|怎么卖)")
 # A seller's bare number: 一百二一斤, 45一斤, 改成九十.
 _BARE_PER_UNIT = re.compile(rf"(?P<bare>{NUM})\s*(?:一|每|/)\s*(?P<unit>{UNIT})")
-_BARE_SET_TO = re.compile(rf"(?:改成|改为|改到|涨到|降到|调到|调成)\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
+_BARE_SET_TO = re.compile(rf"(?:[改涨降调](?:价格?)?(?:成|为|到))\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
 _RANGE_QTY = re.compile(rf"(?P<a>[一二三四五六七八])(?P<b>[两二三四五六七八九])\s*(?P<unit>{UNIT})")
 _SPEC = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{_alt(VOLUME_UNITS)}|斤装|公斤装|克装)\s*(?:一|每)\s*(?P<each>{UNIT})")
 _HALF = re.compile(rf"半\s*(?P<unit>{UNIT})")

@@ -193,7 +193,7 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "sell", frozenset()
     if _has(norm, "cancel") and not has_goods:
         return "cancel", frozenset()
-    if _has(norm, "my_orders") and not has_goods:
+    if _has(norm, "my_orders") and (not has_goods or _has(norm, "order_strong")):
         return "my_orders", frozenset()
     if _has(norm, "cheaper") and not found.product:
         return "refine", frozenset({"cheaper"})
