@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from handlers.ranking import Weights as RankingConfig
+
 DEMO_DIR = Path("data")
 DEMO_SECRETS = DEMO_DIR / "demo.toml"
 DEMO_DB = DEMO_DIR / "demo.db"
@@ -57,15 +59,6 @@ class DeadlineConfig:
 
 
 @dataclass(frozen=True)
-class RankingConfig:
-    boost_assisted: float = 0.0
-    boost_product_match: float = 2.0
-    boost_attribute: float = 0.5
-    boost_freshness: float = 0.5
-    boost_reliability: float = 1.0
-
-
-@dataclass(frozen=True)
 class SimulatorConfig:
     enabled: bool = False
     allow_remote: bool = False
@@ -93,7 +86,7 @@ class Config:
     deadline: DeadlineConfig = field(default_factory=DeadlineConfig)
     menu: MenuConfig = field(default_factory=MenuConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
-    ranking: RankingConfig = field(default_factory=RankingConfig)
+    ranking: RankingConfig = field(default_factory=RankingConfig)  # defined with the ranking
     demo: bool = False
 
     @property

@@ -22,7 +22,6 @@ from bot.config import Config
 from bot.protocol import text_reply
 from bot.wechat_api import WeChatAPI, WeChatAPIError
 from db import Database, dedupe, messages, pending, quota, restock, users
-from handlers.ranking import Weights
 from handlers.types import MAX_REPLY_BYTES, Inbound, Reply, utf8_len
 from nlp import Understanding, understand
 
@@ -61,13 +60,8 @@ class Pipeline:
         # How each delivery was resolved (acquired, done, busy, deadline): for operators and tests.
         self.stats: Counter[str] = Counter()
         self.owner = _owner()
-        weights = Weights(product_match=config.ranking.boost_product_match,
-                          attribute=config.ranking.boost_attribute,
-                          freshness=config.ranking.boost_freshness,
-                          reliability=config.ranking.boost_reliability,
-                          assisted=config.ranking.boost_assisted)
         self.services = handlers.Services(db, config.server.public_url, config.server.link_secret,
-                                          weights)
+                                          config.ranking)
         self._background: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()
 

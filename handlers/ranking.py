@@ -18,11 +18,12 @@ FRESH_DAYS = 30.0
 
 @dataclass(frozen=True)
 class Weights:
-    product_match: float = 2.0
-    attribute: float = 0.5
-    freshness: float = 0.5
-    reliability: float = 1.0
-    assisted: float = 0.0
+    """The [ranking] section of bot.toml: bot/config.py loads it as this very class."""
+    boost_assisted: float = 0.0
+    boost_product_match: float = 2.0
+    boost_attribute: float = 0.5
+    boost_freshness: float = 0.5
+    boost_reliability: float = 1.0
 
 
 def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
@@ -30,15 +31,15 @@ def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
     """Higher is better. bm25 from FTS5 is negative-is-better, so it is negated."""
     value = -candidate.bm25
     if product and candidate.product == product:
-        value += weights.product_match
+        value += weights.boost_product_match
     text = candidate.title + json.loads(candidate.tags or "[]").__str__()
-    value += weights.attribute * sum(1 for a in attributes if a in text)
+    value += weights.boost_attribute * sum(1 for a in attributes if a in text)
     age_days = max(now - candidate.updated_at, 0) / 86400
-    value += weights.freshness * math.exp(-age_days / FRESH_DAYS)
+    value += weights.boost_freshness * math.exp(-age_days / FRESH_DAYS)
     if reliability is not None:  # neutral until the seller has closed orders
-        value += weights.reliability * (reliability - 0.5) * 2
+        value += weights.boost_reliability * (reliability - 0.5) * 2
     if candidate.assisted:
-        value += weights.assisted
+        value += weights.boost_assisted
     return value
 
 
