@@ -237,3 +237,28 @@ def test_relevance_set_meets_the_targets(tmp_path: Path) -> None:
         db.close()
     assert figures["hit@3"] >= 0.95 and figures["correct_none"] >= 0.95
     assert figures["violating_queries"] == 0
+
+
+async def test_restock_notice_goes_through_customer_service_when_allowed(tmp_path: Path) -> None:
+    from tests.fake_wechat import FakeWeChat
+
+    fake = await FakeWeChat().start()
+    config = make_config(tmp_path, wechat={"customer_service": True, "app_secret": "test-secret",
+                                           "api_base": fake.api_base})
+    seed(config)
+    running = await start_bot(config)
+    try:
+        assert "没有找到「榴莲」" in await running.say("我想买榴莲", openid="buyer_cs")
+        await running.say("要", openid="buyer_cs")
+        db = Database(config.db.path)
+        try:
+            db.call(listings.import_rows, read(_durian(config.db.path)))
+        finally:
+            db.close()
+        assert await running.state.pipeline.notify_restocks() == 1
+    finally:
+        await stop_bot(running)
+        await fake.close()
+    assert [m["touser"] for m in fake.sent] == ["buyer_cs"]
+    assert "榴莲到货了" in fake.sent[0]["text"]["content"]
+    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
