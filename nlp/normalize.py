@@ -10,7 +10,7 @@ MAX_CHARS = 2000
 # Voice-recognition fillers; longest first so 就是说 goes before 就是.
 FILLERS = ("就是说", "我想想", "那个", "这个", "嗯嗯", "嗯", "呃", "额", "啊", "哎", "唉")
 # A filler right after one of these verbs is its object: 要那个, 买这个.
-_OBJECT_VERBS = "要买拿来选看"
+_OBJECT_VERBS = "要买拿来选看就是"
 _WHOLE_MESSAGE_KEEP = {"嗯", "好", "嗯嗯", "好的", "啊"}
 _FILLER_RE = re.compile("|".join(FILLERS))
 _RUN = re.compile(r"(\D)\1{2,}")

@@ -108,7 +108,8 @@ def _alt(words: tuple[str, ...]) -> str:
 
 
 _RANGE = re.compile(
-    rf"(?P<lo>{NUM})\s*(?:{YUAN})?\s*(?:到|至|-|~)\s*(?P<hi>{NUM})\s*{YUAN}"
+    rf"(?:(?:价格|价钱|价位)\s*在?\s*)?(?P<lo>{NUM})\s*(?:{YUAN})?\s*(?:到|至|-|~)\s*(?P<hi>{NUM})"
+    rf"\s*(?:{YUAN}\s*(?:之间)?|之间)"
     rf"(?:\s*(?:每|一|/)\s*(?P<unit>{UNIT}))?")
 _BOUND_BEFORE = re.compile(
     rf"(?P<word>{_alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)})"

@@ -24,6 +24,7 @@ _CHOOSE = re.compile(
     rf"|(?P<b>{_ORDINAL})\s*号(?!码|楼|线)"
     rf"|(?:要|买|选|拿)(?:那|这)?(?P<c>[一二三四五六七八九两])(?:个|款)(?!斤|箱|袋)")
 _LATIN = re.compile(r"[a-z]+")
+_DELIST = re.compile(r"^把.{1,12}(?:下了|撤了|停了)")
 # With offers on screen, a bare number picks one: 2, 三, 要2.
 _BARE_CHOICE = re.compile(r"^(?:要|选|买|拿)?\s*(?P<n>[1-9]|[一二三四五六七八九两])\s*(?:个|号)?\s*(?:吧|呀|啊)?$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -186,6 +187,8 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "choose", frozenset()
     if _updates_listing(norm, found):
         flags = {flag for flag in ("delist", "restock") if _has(norm, flag)}
+        if _DELIST.search(norm):
+            flags.add("delist")
         return "update_listing", frozenset(flags or ({"reprice"} if nums.prices else set()))
     if _has(norm, "my_listings"):
         return "my_listings", frozenset()
@@ -205,6 +208,8 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "refine", frozenset()
     if _has(norm, "help"):
         return "help", frozenset()
+    if _has(norm, "confirm") and not found.unknown:
+        return "confirm", frozenset()
     asks_to_buy = _has(norm, "buy") and bool(found.unknown)
     for intent in ("thanks", "greeting"):
         if _has(norm, intent) and not asks_to_buy:
@@ -220,9 +225,21 @@ def _updates_listing(norm: str, found: _Found) -> bool:
     """改价, 补货, 下架 ... but not a buyer asking 有没有降价的."""
     if any(cue in norm for cue in ("有没有", "买", "吗")):
         return False
-    if _has(norm, "update_listing"):
+    if _has(norm, "update_listing") or _DELIST.search(norm):
         return True
     return bool(found.product) and (_has(norm, "delist") or _has(norm, "restock"))
+
+
+def _sold_product(norm: str, found: _Found, lex: Lexicon) -> None:
+    """新米上市了，我要卖大米: the goods named after the sell cue are what is for sale."""
+    cue = next((c for c in _cues("sell") if c in norm), None)
+    if cue is None:
+        return
+    after = norm[norm.index(cue) + len(cue):]
+    for word in segment.words(after):
+        if word in lex.products:
+            found.product, found.surface = lex.products[word], word
+            return
 
 
 def _seller_message(norm: str) -> bool:
@@ -231,6 +248,8 @@ def _seller_message(norm: str) -> bool:
 
 def _whole_message(norm: str) -> str | None:
     whole = norm.replace(" ", "").replace(",", "")
+    if whole not in _cues("confirm_whole") and whole.rstrip("的吧啊呀哈嘛了") in _cues("confirm_whole"):
+        whole = whole.rstrip("的吧啊呀哈嘛了")  # ok的, 好吧
     half = len(whole) // 2
     if len(whole) % 2 == 0 and whole[:half] == whole[half:] and whole not in _cues("confirm_whole"):
         whole = whole[:half]  # 好的好的
@@ -272,8 +291,10 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
     if intent == "choose":
         slots["index"] = index
-    if intent == "sell" and found.surface:
-        slots["title"] = found.surface
+    if intent == "sell":
+        _sold_product(norm, found, lex)
+        if found.surface:
+            slots.update(product=found.product, title=found.surface)
     if intent in ("help", "greeting", "thanks", "other", "my_orders", "my_listings"):
         slots = {}
     words = tuple(found.unknown) if intent in ("search", "refine") else ()
