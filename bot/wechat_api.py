@@ -2,15 +2,18 @@
 
 Tokens come from /cgi-bin/stable_token in normal mode, which hands every caller
 the same token while it is valid, so several processes never invalidate each
-other's. force_refresh is rationed through SQLite: the platform allows 20 a day.
+other's. force_refresh does invalidate them and the platform allows only 20 a
+day, so it is the last resort and is rationed through SQLite across processes.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Iterable
+from time import monotonic
 from typing import Any
 
 import aiohttp
@@ -20,8 +23,10 @@ from db import Database, meta, transaction
 
 log = logging.getLogger("bot.wechat_api")
 
-TOKEN_ERRORS = frozenset({40001, 40014, 42001})
-LOGGED_NOT_RETRIED = frozenset({45015, 45047})
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid, malformed, expired token
+LOGGED_NOT_RETRIED = frozenset({45015, 45047})  # reply window over, customer-service quota
+NETWORK_ERROR = -1
+FORCE_REFRESH_KEY = "force_refresh_at"
 FORCE_REFRESH_GAP_SECONDS = 30.0
 EARLY_REFRESH_SECONDS = 300
 TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -34,14 +39,31 @@ class WeChatAPIError(Exception):
         self.errmsg = errmsg
 
 
-def claim_force_refresh(conn: Any, now: float) -> bool:
+def claim_force_refresh(conn: sqlite3.Connection, now: float) -> bool:
     """True for at most one caller per gap, across every process on this database."""
-    with transaction(conn):
-        last = float(meta.get(conn, "force_refresh_at") or 0)
-        if now - last < FORCE_REFRESH_GAP_SECONDS:
+    with transaction(conn):  # BEGIN IMMEDIATE: the check and the set cannot interleave
+        last = float(meta.get(conn, FORCE_REFRESH_KEY) or 0)
+        # A stamp in the future means the wall clock went back; do not let it block for hours.
+        if 0 <= now - last < FORCE_REFRESH_GAP_SECONDS:
             return False
-        meta.put(conn, "force_refresh_at", repr(now))
+        meta.put(conn, FORCE_REFRESH_KEY, repr(now))
         return True
+
+
+def errcode_of(data: dict[str, Any]) -> int:
+    """The answer's errcode; a missing one means success, a garbled one a bad answer."""
+    try:
+        return int(data.get("errcode", 0))
+    except (TypeError, ValueError):
+        return NETWORK_ERROR
+
+
+def lifetime_of(data: dict[str, Any]) -> float:
+    """expires_in in seconds; the documented 7200 when it is missing or garbled."""
+    try:
+        return max(float(data.get("expires_in") or 7200), 0.0)
+    except (TypeError, ValueError):
+        return 7200.0
 
 
 class WeChatAPI:
@@ -52,7 +74,8 @@ class WeChatAPI:
         self._session = session
         self._owns_session = session is None
         self._token: str | None = None
-        self._expires_at = 0.0
+        self._generation = 0  # bumped on every fetch
+        self._expires_at = 0.0  # monotonic, so wall-clock jumps do not keep a dead token
         self._lock = asyncio.Lock()
 
     @property
@@ -60,65 +83,96 @@ class WeChatAPI:
         return self.config.wechat.api_base.rstrip("/") + "/cgi-bin"
 
     async def close(self) -> None:
+        """Close the session only if we made it; a caller's session is the caller's."""
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
 
     def _http(self) -> aiohttp.ClientSession:
+        # Created lazily: a ClientSession wants a running loop, __init__ may not have one.
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         return self._session
 
     async def _post(self, url: str, payload: dict[str, Any],
                     params: dict[str, str] | None = None) -> dict[str, Any]:
+        """POST JSON; every transport or format failure becomes errcode -1."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
+            # timeout here too: a caller's session may have none.
             async with self._http().post(url, data=body, params=params, headers=headers,
                                          timeout=TIMEOUT) as response:
-                text = await response.text()
-            data = json.loads(text)
+                data = json.loads(await response.read())
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise WeChatAPIError(-1, f"{type(exc).__name__} calling {url}") from None
+            raise WeChatAPIError(NETWORK_ERROR, f"{type(exc).__name__} calling {url}") from None
         if not isinstance(data, dict):
-            raise WeChatAPIError(-1, f"unexpected answer from {url}")
+            raise WeChatAPIError(NETWORK_ERROR, f"unexpected answer from {url}")
         return data
 
     # -- access token ------------------------------------------------------
 
-    async def access_token(self, force: bool = False, stale: str | None = None) -> str:
-        """The cached token; one refresh at a time, and callers that waited reuse it."""
+    async def access_token(self) -> str:
+        """The cached token, fetched in normal mode when missing or about to expire."""
+        token, _ = await self._current_token()
+        return token
+
+    async def _current_token(self, refused: int | None = None) -> tuple[str, int]:
+        """(token, generation); `refused` is the generation of a token the API refused.
+
+        One refresh at a time: callers that waited on the lock see the generation
+        moved on and reuse the new token instead of fetching again. Generations,
+        not token strings, because a normal refetch may hand back the same string.
+        """
         async with self._lock:
-            fresh = self._token and self._token != stale and time.time() < self._expires_at
-            if fresh and not force:
-                return self._token  # type: ignore[return-value]
-            await self._fetch_token(force)
-            return self._token  # type: ignore[return-value]
+            if refused == self._generation:
+                self._token = None
+            if not self._fresh():
+                await self._fetch_token(force=False)
+            return self._token, self._generation  # type: ignore[return-value]
+
+    async def _forced_token(self, refused: int) -> tuple[str, int] | None:
+        """A token replacing generation `refused` via force_refresh; None when rationed out."""
+        async with self._lock:
+            if self._fresh() and self._generation != refused:
+                return self._token, self._generation  # type: ignore[return-value]
+            if not await self.db.run(claim_force_refresh, time.time()):
+                return None
+            log.warning("token still refused after a normal refetch; forcing a refresh")
+            await self._fetch_token(force=True)
+            return self._token, self._generation  # type: ignore[return-value]
+
+    def _fresh(self) -> bool:
+        return self._token is not None and monotonic() < self._expires_at
 
     async def _fetch_token(self, force: bool) -> None:
         wechat = self.config.wechat
         data = await self._post(f"{self.base}/stable_token", {
             "grant_type": "client_credential", "appid": wechat.app_id,
             "secret": wechat.app_secret, "force_refresh": force})
-        if "access_token" not in data:
-            raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
-        self._token = str(data["access_token"])
-        lifetime = int(data.get("expires_in", 7200))
-        self._expires_at = time.time() + max(lifetime - EARLY_REFRESH_SECONDS, 60)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token:
+            code = errcode_of(data) or NETWORK_ERROR
+            raise WeChatAPIError(code, str(data.get("errmsg", "no access_token in answer")))
+        lifetime = lifetime_of(data)
+        # Refresh a few minutes early so a token never dies between our check and WeChat's.
+        self._token = token
+        self._generation += 1
+        self._expires_at = monotonic() + max(lifetime - EARLY_REFRESH_SECONDS, lifetime / 2)
 
     # -- calls -------------------------------------------------------------
 
     async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST with the token; refetch on a token error, force a refresh only as a last step."""
-        token = await self.access_token()
+        """POST with the token: refetch on a token error, force a refresh only as a last step."""
+        token, generation = await self._current_token()
         data = await self._authorised(path, payload, token)
-        if self._errcode(data) in TOKEN_ERRORS:
-            token = await self.access_token(stale=token)
+        if errcode_of(data) in TOKEN_ERRORS:
+            token, generation = await self._current_token(refused=generation)
             data = await self._authorised(path, payload, token)
-        if self._errcode(data) in TOKEN_ERRORS:
-            if await self.db.run(claim_force_refresh, time.time()):
-                token = await self.access_token(force=True)
-                data = await self._authorised(path, payload, token)
+        if errcode_of(data) in TOKEN_ERRORS:
+            forced = await self._forced_token(refused=generation)
+            if forced is not None:
+                data = await self._authorised(path, payload, forced[0])
         return self._checked(path, data)
 
     async def _authorised(self, path: str, payload: dict[str, Any], token: str) -> dict[str, Any]:
@@ -126,14 +180,8 @@ class WeChatAPI:
                                 params={"access_token": token})
 
     @staticmethod
-    def _errcode(data: dict[str, Any]) -> int:
-        try:
-            return int(data.get("errcode", 0))
-        except (TypeError, ValueError):
-            return -1
-
-    def _checked(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
-        code = self._errcode(data)
+    def _checked(path: str, data: dict[str, Any]) -> dict[str, Any]:
+        code = errcode_of(data)
         if code == 0:
             return data
         message = str(data.get("errmsg", ""))
@@ -142,10 +190,11 @@ class WeChatAPI:
         raise WeChatAPIError(code, message)
 
     async def send_text(self, openid: str, content: str) -> None:
-        """A customer-service text message."""
+        """A customer-service text message (only inside the 48 h window after the user wrote)."""
         await self.call("message/custom/send",
                         {"touser": openid, "msgtype": "text", "text": {"content": content}})
 
     async def create_menu(self, buttons: Iterable[dict[str, str]]) -> None:
+        """Replace the account's menu with one click button per {name, key}."""
         await self.call("menu/create", {"button": [
             {"type": "click", "name": button["name"], "key": button["key"]} for button in buttons]})

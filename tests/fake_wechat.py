@@ -1,89 +1,161 @@
-"""A fake WeChat API on 127.0.0.1: the only part of the world tests fake."""
+"""A fake WeChat API on 127.0.0.1: the only part of the world tests fake.
+
+    fake = await FakeWeChat().start()        # or: async with FakeWeChat() as fake:
+    config ... api_base = fake.api_base      # "http://127.0.0.1:PORT"
+    fake.fail("message/custom/send", 45047)  # next call of that path answers errcode 45047
+    fake.expire_token()                      # the current token now answers 42001
+    fake.break_token()                       # 40001 until the client forces a refresh
+    fake.answer_garbage(path); fake.hang(path)  # non-JSON answer; no answer until close()
+    fake.sent, fake.menus, fake.calls[path], fake.token_requests, fake.force_requests,
+    fake.requests  # [(path, content type, raw body)] in arrival order
+    await fake.close()
+
+Paths are written without "/cgi-bin/": "stable_token", "message/custom/send", "menu/create".
+"""
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import defaultdict, deque
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+GARBAGE = "garbage"  # scripted: answer an HTML error page instead of JSON
+HANG = "hang"        # scripted: never answer (until close), to exercise client timeouts
+
 
 class FakeWeChat:
-    """Issues stable tokens, records customer-service messages and menus.
+    """Issues stable tokens TOKEN-1, TOKEN-2..., records customer-service messages and menus."""
 
-    Script failures with `fail(path, errcode, times)`; expire the current token
-    with `expire_token()`.
-    """
-
-    def __init__(self, app_id: str = "wx1234567890abcdef", secret: str = "test-secret") -> None:
-        self.app_id, self.secret = app_id, secret
+    def __init__(self, app_id: str = "wx1234567890abcdef", secret: str = "test-secret",
+                 expires_in: int = 7200) -> None:
+        self.app_id, self.secret, self.expires_in = app_id, secret, expires_in
         self.token_number = 0
         self.valid_token: str | None = None
-        self.token_requests = 0
-        self.force_requests = 0
-        self.sent: list[dict[str, Any]] = []
-        self.menus: list[dict[str, Any]] = []
-        self.calls: dict[str, int] = defaultdict(int)
-        self._failures: dict[str, deque[int]] = defaultdict(deque)
+        self.broken_token: str | None = None
+        self.token_requests = 0   # every stable_token request, forced or not
+        self.force_requests = 0   # those with force_refresh: true
+        self.sent: list[dict[str, Any]] = []    # accepted customer-service messages
+        self.menus: list[dict[str, Any]] = []   # accepted menu/create bodies
+        self.calls: dict[str, int] = defaultdict(int)            # requests per path
+        self.requests: list[tuple[str, str, str]] = []           # (path, content type, raw body)
+        self._scripts: dict[str, deque[int | str]] = defaultdict(deque)
+        self._release = asyncio.Event()
         app = web.Application()
-        app.router.add_post("/cgi-bin/stable_token", self._stable_token)
-        app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
-        app.router.add_post("/cgi-bin/menu/create", self._menu_create)
-        self.server = TestServer(app, host="127.0.0.1")
+        for path, handler in (("stable_token", self._stable_token),
+                              ("message/custom/send", self._custom_send),
+                              ("menu/create", self._menu_create)):
+            app.router.add_post(f"/cgi-bin/{path}", self._endpoint(path, handler))
+        self.server = TestServer(app, host="127.0.0.1")  # port 0: a random free port
 
     async def start(self) -> FakeWeChat:
         await self.server.start_server()
         return self
 
     async def close(self) -> None:
+        self._release.set()  # let hanging handlers finish so the server can stop
         await self.server.close()
+
+    async def __aenter__(self) -> FakeWeChat:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     @property
     def api_base(self) -> str:
         return str(self.server.make_url("")).rstrip("/")
 
+    # -- scripting ---------------------------------------------------------
+
     def fail(self, path: str, errcode: int, times: int = 1) -> None:
-        self._failures[path].extend([errcode] * times)
+        """The next `times` calls of `path` answer {"errcode": errcode} and do nothing else."""
+        self._scripts[path].extend([errcode] * times)
+
+    def answer_garbage(self, path: str, times: int = 1) -> None:
+        self._scripts[path].extend([GARBAGE] * times)
+
+    def hang(self, path: str, times: int = 1) -> None:
+        self._scripts[path].extend([HANG] * times)
+
+    def break_token(self) -> None:
+        """Normal fetches keep handing out the current token but calls with it get 40001;
+        only a force_refresh gets out (the case force_refresh exists for)."""
+        self.broken_token = self.valid_token
 
     def expire_token(self) -> None:
+        """The current token stops working (42001); the next normal fetch issues a new one."""
         self.valid_token = None
+
+    # -- endpoints ---------------------------------------------------------
+
+    def _endpoint(self, path: str, handler: Any) -> Any:
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            raw = await request.text()
+            self.calls[path] += 1
+            self.requests.append((path, request.headers.get("Content-Type", ""), raw))
+            scripted = await self._scripted(path)
+            if scripted is not None:
+                return scripted
+            return await handler(request, json.loads(raw))
+        return endpoint
+
+    async def _scripted(self, path: str) -> web.Response | None:
+        if not self._scripts[path]:
+            return None
+        action = self._scripts[path].popleft()
+        if action == HANG:
+            await self._release.wait()
+        if action in (HANG, GARBAGE):
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>",
+                                content_type="text/html")
+        return web.json_response({"errcode": action, "errmsg": f"scripted {action}"})
+
+    async def _stable_token(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        self.token_requests += 1
+        if body.get("grant_type") != "client_credential":
+            return _answer(40002, "invalid grant_type")
+        if (body.get("appid"), body.get("secret")) != (self.app_id, self.secret):
+            return _answer(40125, "invalid appsecret")
+        if body.get("force_refresh") is True:
+            self.force_requests += 1
+            token = self._new_token()
+        else:
+            token = self.valid_token or self._new_token()  # normal mode reuses the live token
+        return web.json_response({"access_token": token, "expires_in": self.expires_in})
 
     def _new_token(self) -> str:
         self.token_number += 1
         self.valid_token = f"TOKEN-{self.token_number}"
         return self.valid_token
 
-    async def _stable_token(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.token_requests += 1
-        if (body.get("appid"), body.get("secret")) != (self.app_id, self.secret):
-            return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
-        if body.get("force_refresh"):
-            self.force_requests += 1
-            token = self._new_token()
-        else:
-            token = self.valid_token or self._new_token()
-        return web.json_response({"access_token": token, "expires_in": 7200})
+    def _token_refusal(self, request: web.Request) -> web.Response | None:
+        token = request.query.get("access_token", "")
+        if token == self.valid_token and token != self.broken_token:
+            return None
+        if token != self.valid_token and token in self._issued():
+            return _answer(42001, "access_token expired")  # one we issued, since replaced
+        return _answer(40001, "invalid credential")
 
-    def _refusal(self, request: web.Request, path: str) -> web.Response | None:
-        self.calls[path] += 1
-        if self._failures[path]:
-            code = self._failures[path].popleft()
-            return web.json_response({"errcode": code, "errmsg": f"scripted {code}"})
-        if request.query.get("access_token") != self.valid_token:
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-        return None
+    def _issued(self) -> set[str]:
+        return {f"TOKEN-{n}" for n in range(1, self.token_number + 1)}
 
-    async def _custom_send(self, request: web.Request) -> web.Response:
-        refusal = self._refusal(request, "message/custom/send")
+    async def _custom_send(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        refusal = self._token_refusal(request)
         if refusal:
             return refusal
-        self.sent.append(await request.json())
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
+        self.sent.append(body)
+        return _answer(0, "ok")
 
-    async def _menu_create(self, request: web.Request) -> web.Response:
-        refusal = self._refusal(request, "menu/create")
+    async def _menu_create(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        refusal = self._token_refusal(request)
         if refusal:
             return refusal
-        self.menus.append(await request.json())
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
+        self.menus.append(body)
+        return _answer(0, "ok")
+
+
+def _answer(errcode: int, errmsg: str) -> web.Response:
+    return web.json_response({"errcode": errcode, "errmsg": errmsg})
