@@ -1,11 +1,9 @@
-"""The aiohttp application: /wechat, /healthz and the ordering-link page."""
+"""The aiohttp application: /wechat and /healthz here; browser pages come from web/."""
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +13,17 @@ from bot import protocol
 from bot.config import Config
 from bot.pipeline import HandleFn, Pipeline
 from bot.protocol import MAX_BODY_BYTES, Rejected
+from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
 from db import Database, dedupe, listings, schema
 from db.catalogue import read as read_catalogue
-from handlers import links
 from nlp import segment
+import web as web_pages
 
 log = logging.getLogger("bot.server")
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "db" / "demo_catalogue.json"
 PRUNE_SECONDS = 60.0
 STATUS_TEXT = {400: "bad request", 403: "forbidden", 413: "request body too large"}
-
-
-@dataclass
-class AppState:
-    config: Config
-    db: Database
-    owns_db: bool
-    api: WeChatAPI | None = None
-    pipeline: Pipeline | None = None
-    handle: HandleFn | None = None
-    ready: bool = False
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-
-
-STATE = web.AppKey("state", AppState)
 
 
 def create_app(config: Config, db: Database | None = None,
@@ -52,11 +36,7 @@ def create_app(config: Config, db: Database | None = None,
     app.router.add_get("/wechat", verify)
     app.router.add_post("/wechat", receive)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/o/{token}", order_page)
-    if config.simulator_on:
-        from bot import simulator  # it builds on this module
-
-        simulator.add_routes(app)
+    web_pages.setup(app, config)
     app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)
     return app
@@ -172,38 +152,3 @@ async def deliver(state: AppState, query: dict[str, str], body: bytes,
         log.exception("responding failed")
         plain = ""
     return 200, envelope.wrap(plain, query.get("nonce") or str(int(time.time())))
-
-
-ORDER_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:sans-serif;margin:0;padding:24px;background:#f5f5f5}}
-.card{{background:#fff;border-radius:12px;padding:20px;max-width:480px;margin:auto}}
-h1{{font-size:20px}} .price{{color:#e4393c;font-size:22px}} .muted{{color:#888}}</style>
-</head><body><div class="card">{body}</div></body></html>"""
-
-
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    text = ORDER_PAGE.format(title=html.escape(title), body=body)
-    return web.Response(status=status, text=text, content_type="text/html")
-
-
-async def order_page(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    try:
-        claims = links.verify(state.config.server.link_secret, request.match_info["token"],
-                              time.time())
-    except links.InvalidLink as exc:
-        return _page("链接无效", f"<h1>{html.escape(str(exc))}</h1>", status=400)
-    offer = await state.db.run(listings.get, claims.listing_id)
-    if offer is None or offer.status != "live":
-        return _page("商品已下架", "<h1>这个商品已下架</h1><p>回到公众号看看别的好货吧。</p>", 404)
-    price = f"¥{offer.price_fen / 100:.2f}/{html.escape(offer.unit)}"
-    body = (
-        f"<h1>{html.escape(offer.title)}</h1><p class='price'>{price}</p>"
-        f"<p>产地：{html.escape(offer.origin)}</p><p>卖家：{html.escape(offer.seller)}</p>"
-        f"<p>库存：{offer.stock}</p>"
-        "<p class='muted'>在线下单即将上线。请回到公众号继续咨询。</p>"
-    )
-    return _page(offer.title, body)

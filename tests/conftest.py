@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestServer
 
 from bot import wire
 from bot.config import Config, from_mapping
-from bot.server import STATE, create_app
+from bot.server import create_app
+from bot.state import STATE
 from db import Database, listings, schema
 from db.catalogue import read as read_catalogue
 from nlp import segment

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from bot import wire
-from bot.server import STATE, AppState, deliver
+from bot.server import deliver
+from bot.state import STATE, AppState
 from db import pending
 
 STATIC = Path(__file__).parent / "static"
@@ -49,8 +51,10 @@ def _guarded(handler: Handler) -> Handler:
 
 
 async def page(request: web.Request) -> web.Response:
-    return web.FileResponse(STATIC / "simulator.html", headers={
-        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+    response = aiohttp_jinja2.render_template("simulator.html", request, {
+        "menu": request.app[STATE].config.menu.buttons})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def static(request: web.Request) -> web.StreamResponse:
