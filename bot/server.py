@@ -15,7 +15,7 @@ from bot.pipeline import HandleFn, Pipeline
 from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
-from db import Database, dedupe, listings, schema
+from db import Database, dedupe, listings, messages, schema
 from db.catalogue import read as read_catalogue
 from nlp import segment
 import web as web_pages
@@ -62,6 +62,7 @@ async def _startup(app: web.Application) -> None:
     state.pipeline = Pipeline(state.config, state.db, state.api,
                               **({"handle": state.handle} if state.handle else {}))
     await state.db.run(listings.reindex_stale)
+    await state.db.run(messages.backfill_index)
     state.tasks.append(asyncio.create_task(_housekeeping(state)))
     state.ready = True
 

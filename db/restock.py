@@ -51,3 +51,10 @@ def mark_notified(conn: sqlite3.Connection, alert_id: int) -> bool:
     cursor = conn.execute("UPDATE restock_alerts SET notified_at = ? WHERE id = ?"
                           " AND notified_at IS NULL", (time.time(), alert_id))
     return cursor.rowcount == 1
+
+
+def waiting(conn: sqlite3.Connection) -> dict[str, int]:
+    """Open alerts per product: buyers still waiting to be told it is in stock."""
+    rows = conn.execute("SELECT product, count(*) FROM restock_alerts WHERE notified_at IS NULL"
+                        " GROUP BY product")
+    return {row[0]: row[1] for row in rows}

@@ -17,7 +17,7 @@ from handlers.context import Turn
 from handlers.request import Request
 from handlers.router import Router, intent_is
 from handlers.types import Reply
-from nlp.goods import short_place
+from nlp.goods import origin_label, short_place
 
 router = Router("buyer")
 
@@ -76,7 +76,8 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
                                                                  outcome="no_match")
     _remember(turn, request, page, shown + [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="search")
+    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="search",
+                 offers=tuple(c.id for c in page))
 
 
 async def _nothing(turn: Turn, request: Request) -> Reply:
@@ -88,7 +89,7 @@ async def _nothing(turn: Turn, request: Request) -> Reply:
                      outcome="no_match")
     await turn.services.db.run(
         demand.record, turn.inbound.openid, turn.inbound.text, request.goods_label(),
-        request.label() if request.origin else None,
+        origin_label(request.origin) if request.origin else None,
         int(float(request.price_max) * 100) if request.price_max else None)
     turn.session["question"] = {"kind": "restock", "query": request.dump()}
     turn.session.pop("page", None)
@@ -168,7 +169,8 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
         return Reply(NOT_CHEAPER.format(price=yuan), intent="refine", outcome="no_match")
     _remember(turn, previous, page, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine")
+    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine",
+                 offers=tuple(c.id for c in page))
 
 
 @router.on(intent_is("choose"))
@@ -188,7 +190,7 @@ async def choose(turn: Turn) -> Reply:
     if quantity:
         lines.append(f"数量：{quantity}")
     lines.append(f'<a href="{order_link(turn, offer)}">点这里下单</a>')
-    return Reply("\n".join(lines), intent="choose")
+    return Reply("\n".join(lines), intent="choose", offers=(offer.id,))
 
 
 def _quantity_text(slots: dict[str, Any]) -> str:
