@@ -80,21 +80,23 @@ def record(conn: sqlite3.Connection, entry: LogEntry, at: float | None = None,
     benchmarks) is taken as given; callers write such entries in time order.
     """
     with transaction(conn):
-        return _write(conn, entry, at, anonymous)
+        return _write(conn, entry, at, anonymous, meta.secret(conn, "pseudonym_salt"))
 
 
 def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, float]]) -> int:
     """Append entries stamped with their own times, in one transaction."""
     written = 0
     with transaction(conn):
+        salt = meta.secret(conn, "pseudonym_salt")
         for entry, at in entries:
-            _write(conn, entry, at, False)
+            _write(conn, entry, at, False, salt)
             written += 1
     return written
 
 
-def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymous: bool) -> int:
-    openid = users.pseudonym(conn, entry.openid) if anonymous and entry.openid else entry.openid
+def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymous: bool,
+           salt: str) -> int:
+    openid = users.alias(salt, entry.openid) if anonymous and entry.openid else entry.openid
     # Live entries: never earlier than the newest row (threads race between clock and insert).
     stamp = "max(:at, coalesce((SELECT max(at) FROM message_log), 0))" if at is None else ":at"
     row = conn.execute(
@@ -107,8 +109,9 @@ def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymou
          "understood": _dump(entry.understood), "offers": _dump(list(entry.offers) or None)},
     ).fetchone()
     log_id, stamped = row[0], row[1]
-    conn.execute("INSERT INTO message_log_fts (rowid, text, reply) VALUES (?, ?, ?)",
-                 (log_id, searchable(entry.text), searchable(entry.reply)))
+    conn.execute("INSERT INTO message_log_fts (rowid, text, reply, who) VALUES (?, ?, ?, ?)",
+                 (log_id, searchable(entry.text), searchable(entry.reply),
+                  _who(salt, openid)))
     conn.execute(
         "INSERT INTO log_daily (day, intent, outcome, product, matched, n) VALUES (?, ?, ?, ?, ?, 1)"
         " ON CONFLICT DO UPDATE SET n = n + 1",
@@ -137,6 +140,15 @@ def searchable(text: str | None) -> str:
     return segment.index_text(_MARKUP.sub(" ", text)) if text else ""
 
 
+def _who(salt: str, openid: str | None) -> str:
+    """A user's token in the index: the hash their pseudonym shows, so the rows of a user
+    who left (logged under the pseudonym) carry the same token as before."""
+    if not openid:
+        return ""
+    alias = openid if openid.startswith(users.PSEUDONYM_PREFIX) else users.alias(salt, openid)
+    return "u" + alias[len(users.PSEUDONYM_PREFIX):]
+
+
 def backfill_index(conn: sqlite3.Connection, batch: int = 5_000) -> int:
     """Index rows logged before the full-text index existed; returns how many."""
     below = meta.get(conn, "log_fts_backfill_below")
@@ -144,14 +156,16 @@ def backfill_index(conn: sqlite3.Connection, batch: int = 5_000) -> int:
         return 0
     done, low = 0, 0
     while True:
-        rows = conn.execute("SELECT id, text, reply FROM message_log WHERE id > ? AND id < ?"
-                            " ORDER BY id LIMIT ?", (low, int(below), batch)).fetchall()
+        rows = conn.execute("SELECT id, openid, text, reply FROM message_log WHERE id > ?"
+                            " AND id < ? ORDER BY id LIMIT ?", (low, int(below), batch)).fetchall()
         if not rows:
             break
         with transaction(conn):
-            conn.executemany("INSERT INTO message_log_fts (rowid, text, reply) VALUES (?, ?, ?)",
-                             [(r["id"], searchable(r["text"]), searchable(r["reply"]))
-                              for r in rows])
+            salt = meta.secret(conn, "pseudonym_salt")
+            conn.executemany(
+                "INSERT INTO message_log_fts (rowid, text, reply, who) VALUES (?, ?, ?, ?)",
+                [(r["id"], searchable(r["text"]), searchable(r["reply"]), _who(salt, r["openid"]))
+                 for r in rows])
         done, low = done + len(rows), rows[-1]["id"]
     with transaction(conn):
         conn.execute("DELETE FROM meta WHERE key = 'log_fts_backfill_below'")
@@ -202,10 +216,12 @@ def _select(conn: sqlite3.Connection, filters: LogFilter, before: int | None,
     match = filters.match
     if filters.text and not match:
         return []  # only punctuation: nothing can match
-    # One user's rows are few: walk them (openid index) and test each against the
-    # index. Otherwise walk the matches newest first, with ranges FTS5 applies itself.
-    per_user = filters.openid is not None
-    key = "f.rowid" if match and not per_user else "m.id"
+    if match and filters.openid is not None:
+        # The index intersects the user's token with the words (see _who).
+        salt = meta.get(conn, "pseudonym_salt") or ""
+        match = f'who : "{_who(salt, filters.openid)}" AND ({match})'
+    per_user = filters.openid is not None and not match
+    key = "f.rowid" if match else "m.id"
     clauses, params = [], {"limit": limit}
     for op, name, value in (("<", "before", before), (">", "after", after),
                             (">=", "low", bounds[0]), ("<=", "high", bounds[1])):
@@ -224,10 +240,7 @@ def _select(conn: sqlite3.Connection, filters: LogFilter, before: int | None,
             clauses.append(sql)
             params[name] = value
     source = "message_log AS m"
-    if match and per_user:
-        clauses.append("EXISTS (SELECT 1 FROM message_log_fts WHERE message_log_fts MATCH :match"
-                       " AND rowid = m.id)")
-    elif match:
+    if match:
         source = "message_log_fts AS f CROSS JOIN message_log AS m ON m.id = f.rowid"
         clauses.insert(0, "message_log_fts MATCH :match")
     if match:
@@ -335,6 +348,11 @@ def top_searched(conn: sqlite3.Connection, first: str, last: str,
 
 
 def intents(conn: sqlite3.Connection) -> list[str]:
-    """Every intent the log has seen (from the daily counts: no scan of the log)."""
+    """Every intent the log has seen: a skip scan of the daily counts' intent index,
+    one seek per distinct intent."""
     return [r[0] for r in conn.execute(
-        "SELECT DISTINCT intent FROM log_daily WHERE intent != '' ORDER BY intent")]
+        "WITH RECURSIVE seen(intent) AS ("
+        " SELECT min(intent) FROM log_daily WHERE intent > ''"
+        " UNION ALL SELECT (SELECT min(intent) FROM log_daily WHERE intent > seen.intent)"
+        " FROM seen WHERE seen.intent IS NOT NULL)"
+        " SELECT intent FROM seen WHERE intent IS NOT NULL")]

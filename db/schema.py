@@ -133,8 +133,9 @@ CREATE INDEX message_log_intent ON message_log(intent);
 CREATE INDEX message_log_outcome ON message_log(outcome);
 CREATE INDEX message_log_intent_outcome ON message_log(intent, outcome);
 -- Search-mode terms of each message and reply, space-joined; rowid = message_log.id.
--- Contentless: the text itself stays in message_log.
-CREATE VIRTUAL TABLE message_log_fts USING fts5(text, reply, content='');
+-- `who` is one token per user (the hash their pseudonym shows), so a user's words are
+-- found by intersecting two doclists. Contentless: the text stays in message_log.
+CREATE VIRTUAL TABLE message_log_fts USING fts5(text, reply, who, content='');
 -- Rows logged before this id are indexed by messages.backfill_index at start-up.
 INSERT INTO meta (key, value)
     SELECT 'log_fts_backfill_below', coalesce(max(id), 0) + 1 FROM message_log;
@@ -147,6 +148,7 @@ CREATE TABLE log_daily (
     n INTEGER NOT NULL,
     PRIMARY KEY (day, intent, outcome, product, matched)
 ) WITHOUT ROWID;
+CREATE INDEX log_daily_intent ON log_daily(intent);
 -- Earlier rows: offers were shown when the reply carried an ordering link.
 INSERT INTO log_daily (day, intent, outcome, product, matched, n)
     SELECT date(at, 'unixepoch', 'localtime'), coalesce(intent, ''), outcome, '',
@@ -187,7 +189,9 @@ CREATE TABLE audit_log (
     client TEXT NOT NULL DEFAULT ''      -- the operator's address
 );
 CREATE INDEX audit_log_target ON audit_log(target_kind, target_id);
-CREATE INDEX unmet_demand_created ON unmet_demand(created_at);
+-- Covers the console's window queries: grouping reads no table rows.
+CREATE INDEX unmet_demand_window
+    ON unmet_demand(created_at, product, origin, price_max_fen, openid, text);
 -- Earlier rows kept the whole label (云南产的土鸡蛋) as the origin: keep the place.
 UPDATE unmet_demand SET origin = substr(origin, 1, instr(origin, '产的') - 1)
     WHERE instr(origin, '产的') > 1;

@@ -212,3 +212,21 @@ async def test_a_long_transcript_pages_around_a_message(tmp_path: Path) -> None:
         assert later.later is None
     finally:
         db.close()
+
+
+async def test_a_user_who_left_is_found_by_pseudonym_and_words(bot) -> None:
+    from bot import wire
+
+    await bot.say("我想买榴莲", openid="leaver")
+    await bot.say("我想买榴莲", openid="stayer")
+    await bot.send_xml(wire.event_xml("leaver", "unsubscribe"), "leaver")
+    alias = bot.db_rows("SELECT DISTINCT openid FROM message_log WHERE openid LIKE 'anon_%'")[0][0]
+    db = Database(bot.config.db.path)
+    try:
+        by_alias = db.call(messages.page, LogFilter(text="榴莲", openid=alias)).rows
+        by_old_id = db.call(messages.page, LogFilter(text="榴莲", openid="leaver")).rows
+        by_stayer = db.call(messages.page, LogFilter(text="榴莲", openid="stayer")).rows
+    finally:
+        db.close()
+    assert [r.text for r in by_alias] == ["我想买榴莲"] and by_old_id == []
+    assert [r.openid for r in by_stayer] == ["stayer"]

@@ -19,8 +19,11 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _noon(days_ago: int) -> float:
-    day = dt.date.today() - dt.timedelta(days=days_ago)
-    return dt.datetime.combine(day, dt.time(12)).timestamp()
+    """A time on that local day, at the same time of day for every day, never in the
+    future (half way between today's midnight and now)."""
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    day = today - dt.timedelta(days=days_ago)
+    return day.timestamp() + (time.time() - today.timestamp()) / 2
 
 
 def _seed_demand(config) -> None:
