@@ -33,7 +33,7 @@ class Offer:
     status: str
 
 
-INDEX_VERSION = 7  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -49,7 +49,7 @@ class Prepared:
 
 def prepare(title: str, category: str, tags: Sequence[str], description: str, origin: str,
             unit: str) -> Prepared:
-    goods = goods_terms(title, category)
+    goods = goods_terms(title, category, tags)
     factor = weight_factor(unit)
     return Prepared(
         fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),
