@@ -121,7 +121,12 @@ CREATE INDEX orders_seller ON orders(seller_id, status);
 CREATE INDEX orders_buyer ON orders(buyer);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# v4: where a buyer who found nothing is (我在上海, 寄到广州), for delivery and the demand report.
+V4 = """
+ALTER TABLE unmet_demand ADD COLUMN buyer_city TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from db import listings
 from handlers import ranking
-from handlers.request import Request
+from handlers.request import Request, retrieve
 from nlp import understand
 
 SEARCHING = ("search", "refine")
@@ -34,16 +34,17 @@ class Result:
 def offers(conn: sqlite3.Connection, text: str, weights: ranking.Weights,
            now: float) -> tuple[Request | None, list[listings.Candidate]]:
     understood = understand(text)
-    if understood.intent not in SEARCHING:
+    if understood.intent not in SEARCHING or understood.slots.get("nonfood"):
         return None, []
     request = Request.from_understanding(understood)
-    if not request.has_goods:
+    if not request.browsable or "cheaper" in understood.flags:
         return request, []
-    found = listings.find(conn, request.spec())
-    reliability = listings.reliability(conn, sorted({c.seller_id for c in found}))
-    ranked = ranking.rank(found, request.product, request.attributes, reliability, now, weights,
-                          "search-eval", time.strftime("%Y-%m-%d", time.localtime(now)))
-    return request, ranking.diverse_page(ranked)
+    found = retrieve(conn, request)
+    reliability = listings.reliability(conn, sorted({c.seller_id for c in found.candidates}))
+    ranked = ranking.rank(found.candidates, found.request.product, found.request.attributes,
+                          reliability, now, weights, "search-eval",
+                          time.strftime("%Y-%m-%d", time.localtime(now)))
+    return found.request, ranking.diverse_page(ranked)
 
 
 def _violations(conn: sqlite3.Connection, case: dict[str, Any], request: Request | None,

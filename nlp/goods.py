@@ -182,6 +182,19 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     return list(dict.fromkeys(terms))
 
 
+def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
+    """Whether a title is about one of these names, not merely mentions it: 德宏古法红糖 is
+    红糖, but 糯米甜酒 is no 糯米 and 潮汕牛肉丸 no 牛肉 (the head comes last)."""
+    for run in _CJK_RUN.findall(title):
+        tokens = segment.words(run)
+        while len(tokens) > 1 and _is_noise(tokens[-1]):
+            tokens.pop()
+        body = "".join(tokens)
+        if any(surface and body.endswith(surface) for surface in surfaces):
+            return True
+    return False
+
+
 def kinds_of(product: str) -> list[str]:
     """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
     红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
@@ -194,8 +207,19 @@ def kinds_of(product: str) -> list[str]:
 
 
 def search_parts(product: str) -> list[str]:
-    """The dictionary parts of a compound product name, for titles that spell it apart."""
-    return [part for part in segment.search_terms(product) if part != product]
+    """The parts of a compound product name, for titles that spell it apart: its dictionary
+    parts and whatever they leave over (文昌鸡 = 文昌 鸡, so 文昌椰青 is no 文昌鸡)."""
+    parts = [part for part in segment.search_terms(product) if part != product]
+    if not parts:
+        return []
+    covered = {i for part in parts for start in _occurrences(product, part)
+               for i in range(start, start + len(part))}
+    rest = "".join(char if i not in covered else " " for i, char in enumerate(product))
+    return parts + rest.split()
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    return [i for i in range(len(text) - len(part) + 1) if text.startswith(part, i)]
 
 
 def weight_factor(unit: str) -> Decimal | None:
