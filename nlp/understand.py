@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, segment
+from nlp import numbers, segment, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -191,7 +191,7 @@ def _unexplained(words: list[str], found: _Found) -> str:
 
 
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
-    """Homophones and whole pinyin: 平果 and pingguo mean 苹果."""
+    """Homophones and whole pinyin (平果 and pingguo mean 苹果), then shapes (猕猴挑)."""
     latin = "".join(_LATIN.findall(text))
     for candidate in (latin, *_LATIN.findall(text)):
         if len(candidate) >= 4 and candidate in lex.pinyin:
@@ -204,8 +204,34 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
                 window = run[start:start + size]
                 canonical = lex.pinyin.get(pinyin_of(window))
                 if canonical and set(window) & set(canonical) and window not in lex.regions:
-                    found.product, found.surface = canonical, window
-                    found.unknown = [w for w in found.unknown if w not in window and window not in w]
+                    _corrected(found, canonical, window)
+                    return
+    _correct_shape(text, found, lex)
+
+
+def _corrected(found: _Found, canonical: str, window: str) -> None:
+    found.product, found.surface = canonical, window
+    found.unknown = [w for w in found.unknown if w not in window and window not in w]
+
+
+# A window that is itself a word people write (木本, 本地) is no typo.
+_RARE_WORD = 5
+
+
+def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
+    """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
+    for run in _CJK_RUN.findall(text):
+        for size in (4, 3, 2):
+            for start in range(len(run) - size + 1):
+                window = run[start:start + size]
+                if segment.frequency(window) > _RARE_WORD or window in lex.regions:
+                    continue
+                candidates = shapes.lookalike_products(window)
+                if candidates:
+                    # Equally close readings: the word people write more often (木耳, 松茸).
+                    best = max(candidates, key=lambda c: (shapes.closeness_in(window, c),
+                                                          segment.frequency(c)))
+                    _corrected(found, lex.products[best], window)
                     return
 
 
