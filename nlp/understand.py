@@ -184,10 +184,11 @@ def _homophone_region(found: _Found, lex: Lexicon) -> None:
             return
 
 
-def _unexplained(words: list[str], found: _Found) -> str:
-    """The text with every word the lexicons explained blanked: a typo is looked for in
-    what is left, never across a place name (南京盐水鸭 holds no 京盐)."""
-    return "".join(word if word in found.unknown or word.isascii() else " " for word in words)
+def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
+    """The text with every word the lexicons explained blanked (cuts of meat included): a
+    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐)."""
+    return "".join(word if (word in found.unknown and word not in lex.cuts) or word.isascii()
+                   else " " for word in words)
 
 
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
@@ -439,7 +440,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     words = segment.words(nums.rest)
     found = _scan(words, lex, _ignored_words(), nums.rest)
     if not found.product and not found.category and not found.nonfood:
-        _correct_typo(_unexplained(words, found), found, lex)
+        _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
             _homophone_region(found, lex)
     if not found.product and not found.category and not found.nonfood:
