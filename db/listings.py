@@ -201,6 +201,7 @@ class SearchSpec:
     words: tuple[str, ...] = ()                # each must match somewhere (fallback)
     title_words: tuple[str, ...] = ()          # each must be in the title (白心 in 白心火龙果)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
+    title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
     attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
     price_min_fen: int | None = None
@@ -262,7 +263,10 @@ def match_expression(spec: SearchSpec) -> str:
     if spec.categories:
         alternatives.append("category : " + _any(spec.categories))
     if spec.title_any:
-        alternatives.append("title : (" + " OR ".join(_word(w) for w in spec.title_any) + ")")
+        titled = "title : (" + " OR ".join(_word(w) for w in spec.title_any) + ")"
+        if spec.title_unless:  # those the goods index knows were tried already
+            titled = f"({titled} NOT category : {_any(spec.title_unless)})"
+        alternatives.append(titled)
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))

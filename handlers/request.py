@@ -186,7 +186,8 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         return Retrieved(found, request)
     if request.product:
         surfaces = tuple(product_surfaces(request.product))
-        spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces)
+        spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces,
+                       title_unless=surfaces)
         titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)]
         if titled:
             return Retrieved(titled, request, fallback=True)
