@@ -192,7 +192,16 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         if titled:
             return Retrieved(titled, request, fallback=True)
     same = request.same_product()
-    if same is not None and listings.find(conn, replace(request.spec(cap=1), sold_out=True)):
+    if same is not None and _sold_out(conn, request):
         return Retrieved(listings.find(conn, same.spec(exclude, cap)), same,
                          sold_out=request.label())
     return Retrieved([], request)
+
+
+def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:
+    """The named goods exist but none is in stock. Price and attributes are left out: when
+    an in-stock one is only too dear, the relaxation question says so instead."""
+    named = request.without("price", "attributes")
+    if listings.find(conn, named.spec(cap=1)):
+        return False
+    return bool(listings.find(conn, replace(named.spec(cap=1), sold_out=True)))
