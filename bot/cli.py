@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import config as configuration
 from bot.config import Config, ConfigError
@@ -29,10 +30,12 @@ def load_config(args: argparse.Namespace) -> Config:
     return configuration.load(args.config)
 
 
-def _config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH",
+def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """--config and --demo; a nested parser must not reset what its parent parsed."""
+    keep = {"default": argparse.SUPPRESS} if nested else {}
+    parser.add_argument("--config", metavar="PATH", **keep,
                         help="config file (default: $BOT_CONFIG, then ./bot.toml)")
-    parser.add_argument("--demo", action="store_true",
+    parser.add_argument("--demo", action="store_true", **keep,
                         help="use the embedded demo: credentials and SQLite under data/")
 
 
@@ -135,6 +138,52 @@ def cmd_logs(args: argparse.Namespace, config: Config) -> int:
             print(f"    → {reply[:160]}")
     if not rows:
         print("no messages match")
+    return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str, width: int = 160) -> str:
+    """User text on one terminal line: newlines and escape codes cannot forge output."""
+    flat = _CONTROL.sub(lambda m: "⏎" if m.group() == "\n" else f"\\x{ord(m.group()):02x}",
+                        text)
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def cmd_outbox(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, outbox, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        if args.outbox_verb == "retry":
+            return _outbox_retry(db, args.id)
+        rows = db.call(outbox.listing, args.state, args.kind, args.user, args.limit)
+    finally:
+        db.close()
+    if not rows:
+        print("no messages")
+    for m in rows:
+        when = dt.datetime.fromtimestamp(m.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        how = m.channel or m.reason or ""
+        print(f"{m.id:>6}  {when}  {m.state:<7} {m.kind:<14} {m.openid}  tries {m.attempts}"
+              f"  {how}")
+        print(f"        {one_line(m.text) or '(text erased)'}")
+        if m.last_error:
+            print(f"        last error: {one_line(m.last_error)}")
+    return 0
+
+
+def _outbox_retry(db: Any, message_id: int) -> int:
+    from db import outbox
+
+    result = db.call(outbox.retry, message_id, time.time())
+    if result != "queued":
+        why = {"missing": "no such message", "not dropped": "only dropped messages can be retried",
+               "erased": "the user unsubscribed and the text was erased"}[result]
+        raise CliError(f"outbox message {message_id}: {why}")
+    print(f"outbox message {message_id} queued again; a running server sends it within seconds")
     return 0
 
 
@@ -276,6 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
     push = menu_verbs.add_parser("push", help="create the menu from bot.toml through the API")
     _config_options(push)
     push.set_defaults(func=cmd_menu_push)
+
+    out = verbs.add_parser("outbox", help="messages the bot sends on its own: list, retry")
+    out.add_argument("--state", choices=["queued", "pending", "sent", "shown", "dropped"])
+    out.add_argument("--kind", help="late_reply, restock, order_new, order_status, ...")
+    out.add_argument("--user", metavar="OPENID", help="only this recipient")
+    out.add_argument("--limit", type=int, default=50)
+    _config_options(out)
+    out.set_defaults(func=cmd_outbox, outbox_verb=None)
+    out_verbs = out.add_subparsers(dest="outbox_verb", metavar="ACTION")
+    retry = out_verbs.add_parser("retry", help="queue a dropped message again")
+    retry.add_argument("id", type=int, metavar="ID")
+    _config_options(retry, nested=True)
 
     nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
     nlu_eval.add_argument("file", nargs="?", default=str(ROOT / "tests" / "data" / "nlu.jsonl"),

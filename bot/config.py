@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from db.outbox import KINDS as OUTBOX_KINDS
 from handlers.ranking import Weights as RankingConfig
 
 DEMO_DIR = Path("data")
@@ -78,6 +79,23 @@ class MenuConfig:
 
 
 @dataclass(frozen=True)
+class TemplateConfig:
+    """[notify.templates.KIND]: a template message for one outbox kind."""
+    kind: str
+    template_id: str
+    fields: tuple[tuple[str, str], ...]  # (template key, "{field}" format over the message)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    templates: tuple[TemplateConfig, ...] = ()
+
+    def template(self, kind: str) -> TemplateConfig | None:
+        return next((t for t in self.templates if t.kind == kind), None)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     wechat: WechatConfig = field(default_factory=WechatConfig)
@@ -86,6 +104,7 @@ class Config:
     deadline: DeadlineConfig = field(default_factory=DeadlineConfig)
     menu: MenuConfig = field(default_factory=MenuConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)  # defined with the ranking
     demo: bool = False
 
@@ -102,7 +121,7 @@ class Config:
 _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
-    "simulator": SimulatorConfig, "ranking": RankingConfig,
+    "simulator": SimulatorConfig, "notify": NotifyConfig, "ranking": RankingConfig,
 }
 
 
@@ -115,7 +134,8 @@ def _coerce(name: str, value: Any, expected: type) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is tuple:
-        return _coerce_menu(name, value)
+        return _coerce_templates(name, value) if name == "notify.templates" else (
+            _coerce_menu(name, value))
     if type(value) is not expected:
         raise ConfigError(f"{name}: expected {expected.__name__}, got {type(value).__name__}")
     return value
@@ -132,6 +152,34 @@ def _coerce_menu(name: str, value: Any) -> tuple[dict[str, str], ...]:
             raise ConfigError(f"{name}[{i}]: name and key must be non-empty strings")
         buttons.append(dict(item))
     return tuple(buttons)
+
+
+_TEMPLATE_KEYS = {"template_id", "fields", "url"}
+
+
+def _coerce_templates(name: str, value: Any) -> tuple[TemplateConfig, ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected tables [notify.templates.KIND]")
+    return tuple(_template(f"{name}.{kind}", kind, table) for kind, table in value.items())
+
+
+def _template(name: str, kind: str, table: Any) -> TemplateConfig:
+    if kind not in OUTBOX_KINDS:
+        raise ConfigError(f"{name}: unknown kind; one of {', '.join(OUTBOX_KINDS)}")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: expected a table")
+    unknown = sorted(set(table) - _TEMPLATE_KEYS)
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}: unknown key")
+    template_id, fields_, url = table.get("template_id"), table.get("fields"), table.get("url", "")
+    if not isinstance(template_id, str) or not template_id:
+        raise ConfigError(f"{name}.template_id: expected a non-empty string")
+    if not isinstance(fields_, dict) or not fields_ or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields_.items()):
+        raise ConfigError(f"{name}.fields: expected a table of template key = \"{{field}}\"")
+    if not isinstance(url, str):
+        raise ConfigError(f"{name}.url: expected a string")
+    return TemplateConfig(kind, template_id, tuple(fields_.items()), url)
 
 
 def _parse_env(name: str, raw: str, expected: type) -> Any:

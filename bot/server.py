@@ -11,14 +11,16 @@ from aiohttp import web
 
 from bot import protocol
 from bot.config import Config
-from bot.pipeline import HandleFn, Pipeline
+from bot.outbox import Sender
+from bot.pipeline import HandleFn, Pipeline, owner_name
 from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
-from db import Database, dedupe, listings, schema
-from db.catalogue import read as read_catalogue
-from nlp import segment
 import web as web_pages
+from db import Database, dedupe, listings, quota, schema
+from db.catalogue import read as read_catalogue
+from handlers.notices import notify_restocks
+from nlp import segment
 
 log = logging.getLogger("bot.server")
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "db" / "demo_catalogue.json"
@@ -59,9 +61,11 @@ async def _startup(app: web.Application) -> None:
     wechat = state.config.wechat
     if wechat.app_id and wechat.app_secret:
         state.api = WeChatAPI(state.config, state.db)
-    state.pipeline = Pipeline(state.config, state.db, state.api,
+    state.sender = Sender(state.config, state.db, state.api, owner=owner_name())
+    state.pipeline = Pipeline(state.config, state.db, wake_outbox=state.sender.wake,
                               **({"handle": state.handle} if state.handle else {}))
     await state.db.run(listings.reindex_stale)
+    state.sender.start()
     state.tasks.append(asyncio.create_task(_housekeeping(state)))
     state.ready = True
 
@@ -73,6 +77,8 @@ async def _cleanup(app: web.Application) -> None:
         task.cancel()
     if state.pipeline:
         await state.pipeline.drain()
+    if state.sender:  # after the pipeline, so late replies it just queued still go out
+        await state.sender.stop()
     if state.api:
         await state.api.close()
     if state.owns_db:
@@ -80,11 +86,12 @@ async def _cleanup(app: web.Application) -> None:
 
 
 async def _housekeeping(state: AppState) -> None:
-    """Every minute: drop old de-duplication keys, tell buyers about restocked goods."""
+    """Every minute: drop old keys and quota windows, tell buyers about restocked goods."""
     while True:
         try:
             await state.db.run(dedupe.prune, time.time())
-            await state.pipeline.notify_restocks()
+            await state.db.run(quota.prune, time.time())
+            await notify_restocks(state.pipeline.services)
         except Exception:  # a busy database must not end the loop
             log.exception("housekeeping failed")
         await asyncio.sleep(PRUNE_SECONDS)

@@ -121,12 +121,41 @@ CREATE INDEX orders_seller ON orders(seller_id, status);
 CREATE INDEX orders_buyer ON orders(buyer);
 """
 
-# v4: where a buyer who found nothing is (我在上海, 寄到广州), for delivery and the demand report.
+# v4: the outbox, one durable queue for every message the bot sends on its own.
+# Replies still waiting in pending_replies move into it, shown as they were written.
 V4 = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    openid TEXT NOT NULL,
+    text TEXT NOT NULL,
+    fields TEXT,                         -- JSON object: template message values
+    state TEXT NOT NULL CHECK (state IN ('queued', 'pending', 'sent', 'shown', 'dropped')),
+    channel TEXT,                        -- customer_service | template | reply
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    reason TEXT,                         -- why it was dropped
+    lease_owner TEXT,
+    lease_until REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    done_at REAL
+);
+CREATE INDEX outbox_state ON outbox(state, lease_until);
+CREATE INDEX outbox_openid ON outbox(openid, state);
+INSERT INTO outbox (idem_key, kind, openid, text, state, created_at, updated_at)
+    SELECT 'pending_reply:' || id, 'legacy', openid, content, 'pending', created_at, created_at
+    FROM pending_replies;
+DROP TABLE pending_replies;
+"""
+
+# v5: where a buyer who found nothing is (我在上海, 寄到广州), for delivery and the demand report.
+V5 = """
 ALTER TABLE unmet_demand ADD COLUMN buyer_city TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

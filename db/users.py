@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
-from db import meta
+from db import meta, outbox
 from db.database import transaction
 
 SESSION_IDLE_SECONDS = 30 * 60
@@ -49,7 +49,6 @@ def pseudonym(conn: sqlite3.Connection, openid: str) -> str:
 _ERASE = (
     "DELETE FROM sessions WHERE openid = ?",
     "DELETE FROM dedupe WHERE openid = ?",
-    "DELETE FROM pending_replies WHERE openid = ?",
     "DELETE FROM unmet_demand WHERE openid = ?",
     "DELETE FROM restock_alerts WHERE openid = ?",
     "DELETE FROM cs_quota WHERE openid = ?",
@@ -63,6 +62,7 @@ def erase(conn: sqlite3.Connection, openid: str) -> str:
         alias = pseudonym(conn, openid)
         for statement in _ERASE:
             conn.execute(statement, (openid,))
+        outbox.erase_user(conn, openid, alias, time.time())
         conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
         conn.execute("UPDATE orders SET buyer = ? WHERE buyer = ?", (alias, openid))
     return alias

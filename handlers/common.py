@@ -1,7 +1,8 @@
 """Conversation basics: welcome, help, menu clicks, location, images, erasure."""
 from __future__ import annotations
 
-from db import users
+from db import outbox, users
+from nlp.normalize import normalise
 from handlers.router import Router, event_is, intent_is, kind_is
 from handlers.context import Turn
 from handlers.types import Reply
@@ -27,6 +28,11 @@ IMAGE = "收到图片啦！我暂时还看不懂图片，请用文字告诉我�
 LOCATION = "已记下您的位置📍 找货时我会参考。"
 GREETING = "您好！我是农货通，想买什么农货直接告诉我，比如「我想买脐橙」。"
 THANKS = "不客气😊 还想买什么随时说。"
+MESSAGES_SHOWN = "以上是等您查看的消息😊"
+NO_MESSAGES = "没有新消息。想买什么直接告诉我，比如「我想买脐橙」。"
+# Asking for the messages that did not fit in earlier replies (the pipeline puts them first).
+MESSAGE_WORDS = frozenset({"消息", "通知", "查看消息", "查看通知", "看消息", "看通知", "新消息",
+                           "我的消息", "有什么消息"})
 OTHER = "没太明白您的意思😅 想买东西可以直接说货名，比如「我想买脐橙」；发「帮助」看用法。"
 
 
@@ -70,6 +76,17 @@ async def image(turn: Turn) -> Reply:
 @router.on(lambda turn: turn.inbound.kind == "voice" and not turn.inbound.text)
 async def voice_without_text(turn: Turn) -> Reply:
     return Reply(VOICE_EMPTY, intent="voice_unrecognised")
+
+
+def _asks_for_messages(turn: Turn) -> bool:
+    return turn.inbound.kind in ("text", "voice") and (
+        normalise(turn.inbound.text).strip(" ,") in MESSAGE_WORDS)
+
+
+@router.on(_asks_for_messages)
+async def waiting_messages(turn: Turn) -> Reply:
+    waiting = await turn.services.db.run(outbox.count_pending, turn.inbound.openid)
+    return Reply(MESSAGES_SHOWN if waiting else NO_MESSAGES, intent="messages")
 
 
 @router.on(event_is("click", "FIND"))

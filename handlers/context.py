@@ -1,6 +1,7 @@
 """What a handler gets: the message, its understanding, the session and services."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ class Services:
     public_url: str
     link_secret: str
     ranking: Weights = Weights()
+    # Tells the outbox sender that a notice was queued; it also polls, so this only saves time.
+    wake_outbox: Callable[[], None] = lambda: None
 
 
 @dataclass

@@ -6,11 +6,13 @@
     fake.expire_token()                      # the current token now answers 42001
     fake.break_token()                       # 40001 until the client forces a refresh
     fake.answer_garbage(path); fake.hang(path)  # non-JSON answer; no answer until close()
-    fake.sent, fake.menus, fake.calls[path], fake.token_requests, fake.force_requests,
+    fake.delay = 0.05                        # every send answers this much later
+    fake.sent, fake.templates, fake.menus, fake.calls[path], fake.token_requests, fake.force_requests,
     fake.requests  # [(path, content type, raw body)] in arrival order
     await fake.close()
 
-Paths are written without "/cgi-bin/": "stable_token", "message/custom/send", "menu/create".
+Paths are written without "/cgi-bin/": "stable_token", "message/custom/send",
+"message/template/send", "menu/create".
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ class FakeWeChat:
         self.token_requests = 0   # every stable_token request, forced or not
         self.force_requests = 0   # those with force_refresh: true
         self.sent: list[dict[str, Any]] = []    # accepted customer-service messages
+        self.templates: list[dict[str, Any]] = []  # accepted template messages
+        self.delay = 0.0                        # seconds before a send answers
         self.menus: list[dict[str, Any]] = []   # accepted menu/create bodies
         self.calls: dict[str, int] = defaultdict(int)            # requests per path
         self.requests: list[tuple[str, str, str]] = []           # (path, content type, raw body)
@@ -46,6 +50,7 @@ class FakeWeChat:
         app = web.Application()
         for path, handler in (("stable_token", self._stable_token),
                               ("message/custom/send", self._custom_send),
+                              ("message/template/send", self._template_send),
                               ("menu/create", self._menu_create)):
             app.router.add_post(f"/cgi-bin/{path}", self._endpoint(path, handler))
         self.server = TestServer(app, host="127.0.0.1")  # port 0: a random free port
@@ -146,7 +151,20 @@ class FakeWeChat:
         refusal = self._token_refusal(request)
         if refusal:
             return refusal
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.sent.append(body)
+        return _answer(0, "ok")
+
+    async def _template_send(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        refusal = self._token_refusal(request)
+        if refusal:
+            return refusal
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if not body.get("template_id") or not isinstance(body.get("data"), dict):
+            return _answer(47003, "argument invalid")
+        self.templates.append(body)
         return _answer(0, "ok")
 
     async def _menu_create(self, request: web.Request, body: dict[str, Any]) -> web.Response:
