@@ -352,3 +352,22 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
     for kind, kind_figures in by_kind(results).items():
         assert kind_figures["hit@3"] >= 0.75 or kind_figures["queries"] == kind_figures["negatives"], kind
         assert kind_figures["correct_none"] >= 0.95, kind
+
+
+def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the mechanisms and run once (see tests/data/heldout/README.md): a
+    regression guard at its first-run level, not a target anything was tuned to."""
+    from handlers.search_eval import evaluate, summary
+
+    folder = Path(__file__).parent / "data" / "heldout" / "third"
+    cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
+        encoding="utf-8").splitlines() if line]
+    db = Database(tmp_path / "third.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(folder / "catalogue.json"))
+        figures = summary(db.call(evaluate, cases))
+    finally:
+        db.close()
+    assert figures["hit@3"] >= 0.9 and figures["correct_none"] >= 0.95
+    assert figures["violating_queries"] == 0
