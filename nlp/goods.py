@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import lexicon
+from nlp.lexicon import lexicon, words
 from nlp.numbers import canonical_unit
 
 
@@ -38,7 +38,6 @@ def _is_noise(word: str) -> bool:
 
 
 def _stopwords() -> frozenset[str]:
-    from nlp.lexicon import words
     return words("stopwords.txt")
 
 
@@ -140,8 +139,8 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
     found: list[str] = []
     for text in (category, *tags):
         text = text.strip()
-        words = [text] if text in lex.categories else segment.search_terms(text)
-        for word in words:
+        pieces = [text] if text in lex.categories else segment.search_terms(text)
+        for word in pieces:
             path = lex.categories.get(word)
             if path and word not in lex.products:
                 found.append(path.partition("/")[0])
