@@ -14,7 +14,7 @@ from functools import lru_cache
 from db.catalogue import CatalogueRow
 from db.database import transaction
 from nlp import segment
-from nlp.goods import goods_terms, weight_factor
+from nlp.goods import goods_terms, search_parts, weight_factor
 
 # bm25 column weights: title, category, tags, description, origin.
 FTS_WEIGHTS = (10.0, 2.0, 3.0, 1.0, 5.0)
@@ -33,7 +33,7 @@ class Offer:
     status: str
 
 
-INDEX_VERSION = 7  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -49,7 +49,7 @@ class Prepared:
 
 def prepare(title: str, category: str, tags: Sequence[str], description: str, origin: str,
             unit: str) -> Prepared:
-    goods = goods_terms(title, category)
+    goods = goods_terms(title, category, tags)
     factor = weight_factor(unit)
     return Prepared(
         fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),
@@ -199,6 +199,9 @@ class SearchSpec:
     goods: tuple[Goods, ...] = ()              # any of these
     categories: tuple[str, ...] = ()           # any of these in the goods column
     words: tuple[str, ...] = ()                # each must match somewhere (fallback)
+    title_words: tuple[str, ...] = ()          # each must be in the title (白心 in 白心火龙果)
+    title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
+    title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
     attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
     price_min_fen: int | None = None
@@ -208,10 +211,12 @@ class SearchSpec:
     quantity: float | None = None              # a total budget is spread over this many units
     exclude: tuple[int, ...] = ()
     cap: int = 30                              # candidates ranked exactly
+    sold_out: bool = False                     # live listings with no stock instead
 
     @property
     def empty(self) -> bool:
-        return not (self.goods or self.categories or self.words)
+        return not (self.goods or self.categories or self.words or self.title_any
+                    or self.attributes)
 
 
 @dataclass(frozen=True)
@@ -235,7 +240,7 @@ def _any(terms: Sequence[str]) -> str:
 
 def _word(word: str) -> str:
     """A word as a whole, or through all of its search-mode parts (赣南脐橙 = 赣南 脐橙)."""
-    parts = [p for p in segment.search_terms(word) if p != word]
+    parts = search_parts(word)
     whole = _quote(word)
     return f"({whole} OR ({' AND '.join(_quote(p) for p in parts)}))" if parts else whole
 
@@ -257,9 +262,17 @@ def match_expression(spec: SearchSpec) -> str:
         alternatives.append(clause)
     if spec.categories:
         alternatives.append("category : " + _any(spec.categories))
+    if spec.title_any:
+        titled = "title : (" + " OR ".join(_word(w) for w in spec.title_any) + ")"
+        if spec.title_unless:  # those the goods index knows were tried already
+            titled = f"({titled} NOT category : {_any(spec.title_unless)})"
+        alternatives.append(titled)
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))
+    clauses.extend(f"title : {_word(word)}" for word in spec.title_words if word.strip())
+    if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
+        clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods
         clauses.append("origin : " + _any(spec.origin))
     return " AND ".join(clause for clause in clauses if clause)
@@ -285,7 +298,8 @@ SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.
 FROM listings_fts
 JOIN listings AS l ON l.id = listings_fts.rowid
 JOIN sellers AS s ON s.id = l.seller_id
-WHERE listings_fts MATCH :match AND l.status = 'live' AND l.stock > 0
+WHERE listings_fts MATCH :match AND l.status = 'live'
+  AND (CASE WHEN :sold_out THEN l.stock = 0 ELSE l.stock > 0 END)
   AND (:per_jin = 0 OR l.weight_factor IS NOT NULL)
   AND (:unit IS NULL OR l.unit = :unit)
   AND (:low IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
@@ -311,7 +325,7 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
     rows = conn.execute(_FIND_SQL.replace("{constraints}", constraints), {
         "match": match_expression(spec), "per_jin": int(spec.per_jin), "unit": spec.unit,
         "low": spec.price_min_fen, "high": spec.price_max_fen, "quantity": spec.quantity or 1,
-        "cap": spec.cap + len(spec.exclude), **extra})
+        "cap": spec.cap + len(spec.exclude), "sold_out": int(spec.sold_out), **extra})
     excluded = set(spec.exclude)
     return [Candidate(**{**dict(row), "assisted": bool(row["assisted"])})
             for row in rows if row["id"] not in excluded]

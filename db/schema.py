@@ -150,7 +150,12 @@ INSERT INTO outbox (idem_key, kind, openid, text, state, created_at, updated_at)
 DROP TABLE pending_replies;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+# v5: where a buyer who found nothing is (我在上海, 寄到广州), for delivery and the demand report.
+V5 = """
+ALTER TABLE unmet_demand ADD COLUMN buyer_city TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
 CURRENT_VERSION = len(MIGRATIONS)
 
 
