@@ -339,10 +339,10 @@ def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int
     if not seller_ids:
         return {}
     marks = ",".join("?" * len(seller_ids))
+    counted = "(status = 'completed' OR cancelled_by IN ('seller', 'system'))"
     rows = conn.execute(
-        f"SELECT seller_id, sum(status = 'completed') * 1.0 / count(*) FROM orders"
-        f" WHERE seller_id IN ({marks}) AND (status = 'completed' OR (status = 'cancelled'"
-        f" AND cancelled_by IN ('seller', 'system'))) GROUP BY seller_id",
+        f"SELECT seller_id, sum(status = 'completed') * 1.0 / sum({counted}) FROM orders"
+        f" WHERE seller_id IN ({marks}) GROUP BY seller_id HAVING sum({counted}) > 0",
         list(seller_ids))
     return {row[0]: row[1] for row in rows}
 

@@ -158,6 +158,12 @@ def by_number(conn: sqlite3.Connection, number: str) -> list[Order]:
     return [_order(row) for row in rows]
 
 
+def by_form_key(conn: sqlite3.Connection, form_key: str) -> Order | None:
+    """The order an order form already created, if it did."""
+    row = conn.execute(f"{_SELECT} WHERE o.form_key = ?", (form_key,)).fetchone()
+    return _order(row) if row else None
+
+
 def for_buyer(conn: sqlite3.Connection, openid: str, limit: int = 10) -> list[Order]:
     rows = conn.execute(f"{_SELECT} WHERE o.buyer = ? ORDER BY o.id DESC LIMIT ?",
                         (openid, limit)).fetchall()

@@ -194,7 +194,7 @@ INSERT INTO orders_v5 (id, order_no, listing_id, seller_id, buyer, title, unit, 
     FROM orders AS o JOIN listings AS l ON l.id = o.listing_id;
 DROP TABLE orders;
 ALTER TABLE orders_v5 RENAME TO orders;
-CREATE INDEX orders_seller ON orders(seller_id, status);
+CREATE INDEX orders_seller ON orders(seller_id, status, cancelled_by);  -- covers reliability
 CREATE INDEX orders_buyer ON orders(buyer, id);
 CREATE INDEX orders_due ON orders(status, status_at);
 CREATE INDEX orders_code ON orders(substr(order_no, 10));   -- the part read over the phone
