@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -325,7 +325,7 @@ def _change(conn: sqlite3.Connection, order_id: int, to_status: str, actor: str,
         conn.execute("UPDATE listings SET stock = stock + ? WHERE id = ?",
                      (order.quantity, order.listing_id))
     if closing and order.buyer_left:
-        _erase_seller_notice(conn, order, now)
+        _erase_copies(conn, order, now)
     event = Event(order.status, to_status, actor, reason)
     _record(conn, order_id, event, now, actor_name)
     after = _must_get(conn, order_id)
@@ -393,19 +393,39 @@ def notify_backlog(conn: sqlite3.Connection, seller_id: int, now: float,
 
 def erase_buyer(conn: sqlite3.Connection, openid: str, alias: str, now: float) -> None:
     """Unsubscribe, inside the caller's transaction: the buyer's openid becomes the alias
-    everywhere; closed orders lose name, phone, address and note now, open ones at close."""
-    closed = [row[0] for row in conn.execute(
-        "SELECT order_no FROM orders WHERE buyer = ? AND status IN ('completed', 'cancelled')",
+    on every order; closed orders lose name, phone, address and note now, open ones at
+    close (their seller still has to deliver)."""
+    closed = [_must_get(conn, row[0]) for row in conn.execute(
+        "SELECT id FROM orders WHERE buyer = ? AND status IN ('completed', 'cancelled')",
         (openid,))]
     erase_closed = _erase_when("status IN ('completed', 'cancelled')")
     conn.execute(f"UPDATE orders SET buyer = ?, buyer_left = 1, {erase_closed} WHERE buyer = ?",
                  (alias, openid))
-    outbox.erase_texts(conn, [new_order_key(number) for number in closed], now)
+    for order in closed:
+        _erase_copies(conn, replace(order, buyer=alias), now)
 
 
-def _erase_seller_notice(conn: sqlite3.Connection, order: Order, now: float) -> None:
-    """The seller's new-order notice carried the buyer's details: keep its history only."""
+ERASED = "[已删除]"
+
+
+def _erase_copies(conn: sqlite3.Connection, order: Order, now: float) -> None:
+    """Where else the details were written: the seller's new-order notice (kept as history
+    only), and the replies that showed them (the seller's notice, either side's 订单 N) in
+    the message log and the retry cache, where each detail becomes [已删除]."""
     outbox.erase_texts(conn, [new_order_key(order.order_no)], now)
+    found_by = [d for d in (order.phone, order.address) if d]
+    if not found_by:
+        return
+    values = [d for d in (*found_by, order.name, order.note) if d]
+    rewrite = "reply"
+    for _ in values:
+        rewrite = f"replace({rewrite}, ?, '{ERASED}')"
+    readers = [who for who in (order.buyer, order.seller_openid) if who]
+    where = (f"openid IN ({','.join('?' * len(readers))})"
+             f" AND ({' OR '.join(['instr(reply, ?) > 0'] * len(found_by))})")
+    for table in ("message_log", "dedupe"):
+        conn.execute(f"UPDATE {table} SET reply = {rewrite} WHERE {where}",
+                     [*values, *readers, *found_by])
 
 
 def new_order_key(order_no: str) -> str:
