@@ -41,16 +41,20 @@ DONE = {
     "confirmed": "✅ 已确认订单 {no}，已通知买家。发货后回复「发货 {code} 快递公司和单号」。",
     "shipped": "🚚 已登记发货：订单 {no}，{how}，已通知买家。",
     "completed": "🎉 已确认收货，订单 {no} 完成，感谢支持！",
-    "cancelled": "❎ 已取消订单 {no}，库存已退回，已通知{other}。",
+    "cancelled": "❎ 已取消订单 {no}，已通知{other}。",
 }
 # Why a change cannot happen from the order's present status, said to the user.
+CLOSED_ALREADY = {"cancelled": "订单 {no} 已经取消了。", "completed": "订单 {no} 已经完成了。"}
 STUCK = {
-    "cancelled": "订单 {no} 已经取消了。",
-    "completed": "订单 {no} 已经完成了。",
-    "shipped": "订单 {no} 已发货，不能再取消或修改；收到后回复「收到了 {code}」。",
-    "confirmed": "订单 {no} 已确认，还没有发货。",
-    "placed": "订单 {no} 还在等卖家确认，发货后才能确认收货。",
+    ("cancel", "shipped"): "订单 {no} 已发货，不能取消了。{after_shipping}",
+    ("confirm", "confirmed"): "订单 {no} 已经确认过了，发货后回复「发货 {code} 快递公司和单号」。",
+    ("confirm", "shipped"): "订单 {no} 已经发货了。",
+    ("ship", "placed"): "订单 {no} 还没有确认，请先回复「确认订单 {code}」再发货。",
+    ("ship", "shipped"): "订单 {no} 已经登记发货了：{how}。",
+    ("received", "placed"): "订单 {no} 还没有发货，发货后才能确认收货。",
+    ("received", "confirmed"): "订单 {no} 还没有发货，发货后才能确认收货。",
 }
+AFTER_SHIPPING = {"buyer": "收到后回复「收到了 {code}」；货有问题请联系卖家。", "seller": ""}
 ACTION_STATUS = {"cancel": "cancelled", "received": "completed", "confirm": "confirmed",
                  "ship": "shipped"}
 COMMAND = {"cancel": "取消订单", "received": "收到了", "confirm": "确认订单", "ship": "发货",
@@ -187,11 +191,17 @@ def _refusal(result: Refused, role: str, action: str, services: Services) -> str
     order = result.order
     if order is None:
         return NOT_FOUND.format(ref="")
-    if result.why == "actor":
+    target = ACTION_STATUS[action]
+    if order.status in CLOSED_ALREADY:
+        return CLOSED_ALREADY[order.status].format(no=order.order_no)
+    if not any(orders.allowed(status, target, role) for status in orders.STATUSES):
         if action == "received":
             return BUYER_ONLY.format(days=services.orders.complete_days)
         return SELLER_ONLY.format(what=COMMAND[action])
-    return STUCK[order.status].format(no=order.order_no, code=order.code)
+    text = STUCK.get((action, order.status), "")
+    after = AFTER_SHIPPING[role].format(code=order.code)
+    return text.format(no=order.order_no, code=order.code, how=shipment(order),
+                       after_shipping=after) or f"订单 {order.order_no} 现在是「{order.label}」。"
 
 
 def _done(result: Changed, role: str) -> str:

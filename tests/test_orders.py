@@ -121,6 +121,7 @@ ALLOWED = {("placed", "seller", "confirm"): "confirmed", ("placed", "buyer", "ca
            ("confirmed", "buyer", "cancel"): "cancelled",
            ("confirmed", "seller", "cancel"): "cancelled",
            ("shipped", "buyer", "received"): "completed"}
+DONE_MARKS = ("✅ 已确认订单", "🚚 已登记发货", "🎉 已确认收货", "❎ 已取消订单")
 ROUTE = {"placed": [], "confirmed": ["confirmed"], "shipped": ["confirmed", "shipped"],
          "completed": ["confirmed", "shipped", "completed"], "cancelled": ["cancelled"]}
 
@@ -155,8 +156,11 @@ async def test_every_transition_by_the_right_and_the_wrong_party(bot: Bot) -> No
                 assert _stock(bot) == stock + restored, case
                 if party == "stranger":
                     assert "没有找到订单" in reply, case
-                elif expected == status:
-                    assert "已" in reply or "要由" in reply or "还在等" in reply, case
+                elif expected == status:  # refused, saying why, and nothing claimed done
+                    assert number in reply or "要由" in reply, case
+                    assert not any(done in reply for done in DONE_MARKS), case
+                else:
+                    assert any(done in reply for done in DONE_MARKS), case
 
 
 def test_operators_and_the_system_have_their_own_rights(tmp_path: Path) -> None:
