@@ -2,10 +2,7 @@
 second server process on the same database."""
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,6 @@ from bot.config import Config
 from db import Database
 from tests.conftest import Bot
 
-ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r'<a href="http://shop\.example(/o/[^"]+)">')
 FIELD = re.compile(r'name="form" value="([^"]+)"')
 ORDER_NO = re.compile(r"订单号 <strong>(\d{8}-[0-9A-Z]{6})</strong>")
@@ -94,25 +90,3 @@ def write_config(config: Config, path: Path, **orders: int) -> Path:
         lines.append("[orders]\n" + "".join(f"{k} = {v}\n" for k, v in orders.items()))
     path.write_text("".join(lines), encoding="utf-8")
     return path
-
-
-async def serve(config_path: Path, port: int, log: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(ROOT)}
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", "--config", str(config_path), cwd=ROOT,
-            env=env, stdout=out, stderr=out)
-
-
-async def ready(session: aiohttp.ClientSession, port: int, limit: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + limit
-    while True:
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        assert loop.time() < give_up, "server never became ready"
-        await asyncio.sleep(0.1)

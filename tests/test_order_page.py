@@ -13,10 +13,9 @@ import aiohttp
 import pytest
 
 from handlers import links
-from tests.conftest import Bot, free_port, make_config, seed, start_bot, stop_bot
+from tests.conftest import Bot, free_port, make_config, ready, seed, serve, start_bot, stop_bot
 from tests.gate import until
-from tests.orders_kit import (BUYER, LINK, Page, base, get, link, post, ready, serve, sql,
-                              write_config)
+from tests.orders_kit import BUYER, LINK, Page, base, get, link, post, sql, write_config
 
 SECRET = "test-link-secret"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from bot import wire
 from bot.server import housekeep
 from db import Database, listings, orders, schema
-from db.orders import Changed, Event, NewOrder, Notice, Placed
+from db.orders import Changed, NewOrder, Notice, Placed
 from handlers.order import notify_seller_backlog
-from tests.conftest import Bot
-from tests.orders_kit import BUYER, LINK, ROOT, base, get, link_seller, order, post, sql
+from tests.conftest import ROOT, Bot
+from tests.orders_kit import BUYER, LINK, base, get, link_seller, order, post, sql
 
 SELLER = "金米村合作社"          # sells 柞水木耳 (¥39.90 a 袋, 120 in stock) in tests/data
 SELLER_ID = "seller_jm"
