@@ -1,6 +1,7 @@
 """Signed links for browser pages, and the order form's signed hidden field.
 
-/o/{token} names a listing, a buyer, the issue time and optionally a quantity
+/order/{token} is a buyer's own view of an order (sign_order). /o/{token} names a
+listing, a buyer, the issue time and optionally a quantity
 (要第2个 三斤 prefills the form). A token that does not verify is refused (403); one
 older than [orders] link_days has expired (410). Tokens of the first version carry no
 quantity and still verify.
@@ -79,6 +80,26 @@ def verify(secret: str, token: str, now: float, max_age: int = MAX_AGE_SECONDS) 
     if now - claims.issued_at > max_age:
         raise ExpiredLink("链接已过期，请回到公众号重新获取")
     return claims
+
+
+def sign_order(secret: str, order_no: str, openid: str) -> str:
+    """/order/{token}: the buyer's own view of one order, for as long as they are the buyer
+    (after an unsubscribe the order's buyer is a pseudonym, and the link finds nothing)."""
+    payload = _b64(f"{order_no}|{openid}".encode())
+    return f"{payload}.{_b64(_mac(secret, f'order:{payload}'))}"
+
+
+def verify_order(secret: str, token: str) -> tuple[str, str]:
+    """(order number, openid) of an order link, or InvalidLink."""
+    payload, _, signature = token.partition(".")
+    try:
+        valid = hmac.compare_digest(_unb64(signature), _mac(secret, f"order:{payload}"))
+        order_no, openid = _unb64(payload).decode().split("|") if valid else ("", "")
+    except (ValueError, UnicodeDecodeError):
+        valid = False
+    if not valid:
+        raise InvalidLink("链接无效，请在公众号回复「我的订单」查看")
+    return order_no, openid
 
 
 def form_field(secret: str, token: str, nonce: str | None = None) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from db.orders import CHINA, LABELS, Compose, Event, Notice, Order, new_order_key
+from handlers import links
 from handlers.context import Services
 from handlers.notices import yuan
 
@@ -81,7 +82,7 @@ def new_order_notice(order: Order, confirm_hours: int) -> Notice:
     lines.append(f"请在{confirm_hours}小时内回复「确认订单 {code}」接单；"
                  f"不能发货请回复「取消订单 {code} 原因」。")
     fields = _fields(order, name=order.name or "", phone=order.phone or "",
-                     address=order.address or "", note=order.note or "")
+                     address=order.address or "", note=order.note or "", url="")
     return Notice("order_new", order.seller_openid or "", "\n".join(lines),
                   new_order_key(order.order_no), fields)
 
@@ -121,8 +122,14 @@ def _status_text(order: Order, event: Event, to_buyer: bool, confirm_hours: int,
     return f"{head}状态：{LABELS[event.to_status]}。"
 
 
-def status_notices(order: Order, event: Event, confirm_hours: int,
-                   complete_days: int) -> list[Notice]:
+def order_url(services: Services, order: Order) -> str:
+    """The buyer's own page for this order."""
+    token = links.sign_order(services.link_secret, order.order_no, order.buyer)
+    return f"{services.public_url.rstrip('/')}/order/{token}"
+
+
+def status_notices(order: Order, event: Event, confirm_hours: int, complete_days: int,
+                   buyer_url: str = "") -> list[Notice]:
     """To every party that did not make the change and can be told."""
     notices = []
     for role, openid in (("buyer", None if order.buyer_left else order.buyer),
@@ -130,7 +137,7 @@ def status_notices(order: Order, event: Event, confirm_hours: int,
         if not openid or role == event.actor:
             continue
         text = _status_text(order, event, role == "buyer", confirm_hours, complete_days)
-        extra = {"reason": event.reason or ""}
+        extra = {"reason": event.reason or "", "url": buyer_url if role == "buyer" else ""}
         if event.to_status == "shipped":
             extra.update(carrier=order.carrier or "", tracking=order.tracking_no or "")
         notices.append(Notice("order_status", openid, text,
@@ -146,5 +153,6 @@ def composer(services: Services) -> Compose:
     def compose(order: Order, event: Event) -> Sequence[Notice]:
         if event.from_status is None:
             return [new_order_notice(order, settings.confirm_hours)] if order.seller_openid else []
-        return status_notices(order, event, settings.confirm_hours, settings.complete_days)
+        return status_notices(order, event, settings.confirm_hours, settings.complete_days,
+                              order_url(services, order))
     return compose

@@ -4,6 +4,7 @@ unsubscribe erasure at close."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from bot import wire
 from bot.server import housekeep
 from db import Database, listings, orders, schema
 from db.orders import Changed, NewOrder, Notice, Placed
+from handlers import links
 from handlers.order import notify_seller_backlog
 from tests.conftest import ROOT, Bot
 from tests.orders_kit import BUYER, LINK, base, get, link_seller, order, post, sql
@@ -68,6 +70,14 @@ async def test_a_buyer_orders_and_follows_while_the_seller_confirms_and_ships(bo
     shown = await bot.say("订单 1", openid="buyer_1")
     assert "已发货：顺丰 SF1234567890" in shown and "收到了" in shown
     assert "138****5678" in shown and "13812345678" not in shown
+    url = json.loads(sql(bot.config, "SELECT fields FROM outbox WHERE idem_key = ?",
+                         f"order_status:{number}:shipped:buyer")[0][0])["url"]
+    view = await get(bot.session, base(bot), url.removeprefix("http://shop.example"))
+    assert view.status == 200 and "订单已发货" in view.html and "顺丰 SF1234567890" in view.html
+    assert re.findall(r"<strong>(\S+)</strong> <span", view.html) == ["待确认", "已确认", "已发货"]
+    assert "13812345678" in view.html  # the buyer's own page
+    assert (await get(bot.session, base(bot), url.removeprefix("http://shop.example")[:-2] + "xx")
+            ).status == 403
 
     done = await bot.say("收到了 1", openid="buyer_1")
     assert "已确认收货" in done and _status(bot, number) == "completed"
@@ -299,9 +309,13 @@ async def test_unsubscribe_erases_delivery_details_when_each_order_closes(bot: B
     still_open = await order(bot, leaver, 2, phone="13900001111", address="上海市浦东新区世纪大道100号")
     await bot.say(f"确认订单 {still_open[-6:]}", openid=SELLER_ID)
 
+    view = "/order/" + links.sign_order("test-link-secret", closed, leaver)
+    assert (await get(bot.session, base(bot), view)).status == 200
+
     await bot.send_xml(wire.event_xml(leaver, "unsubscribe"), leaver)
 
     assert _mentions(bot, leaver) == []
+    assert (await get(bot.session, base(bot), view)).status == 404  # no longer anyone's page
     rows = dict((n, rest) for n, *rest in sql(
         bot.config, "SELECT order_no, name, phone, address, buyer, total_fen FROM orders"))
     assert rows[closed][:3] == [None, None, None] and rows[closed][3].startswith("anon_")

@@ -21,14 +21,17 @@ from db.orders import Gone, Order, Placed
 from handlers import links
 from handlers.links import LinkClaims
 from handlers.notices import yuan
+from handlers.order_notices import shipment, when
 from handlers.order_form import FIELDS, check, place, whole_number
 
 STOCK_WORD = "库存不足"
+ACTOR_NAMES = {"buyer": "您", "seller": "卖家", "operator": "平台", "system": "系统"}
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/o/{token}", order_page)
     app.router.add_post("/o/{token}", submit_order)
+    app.router.add_get("/order/{token}", view_order)
 
 
 def message_page(request: web.Request, heading: str, detail: str, status: int,
@@ -120,9 +123,35 @@ def _sold_out(request: web.Request, stock: int, unit: str) -> web.Response:
                         again=request.path)
 
 
+def _facts(request: web.Request, order: Order) -> dict[str, Any]:
+    state = request.app[STATE]
+    return {"order": order, "total": yuan(order.total_fen),
+            "price": f"{yuan(order.price_fen)}/{order.unit}", "shipment": shipment(order),
+            "confirm_hours": state.config.orders.confirm_hours,
+            "view": "/order/" + links.sign_order(state.config.server.link_secret,
+                                                 order.order_no, order.buyer)}
+
+
 def _done(request: web.Request, order: Order, repeated: bool) -> web.Response:
-    context: dict[str, Any] = {
-        "order": order, "repeated": repeated, "total": yuan(order.total_fen),
-        "price": f"{yuan(order.price_fen)}/{order.unit}",
-        "confirm_hours": request.app[STATE].config.orders.confirm_hours}
+    context = _facts(request, order) | {"repeated": repeated}
     return aiohttp_jinja2.render_template("order_done.html", request, context)
+
+
+async def view_order(request: web.Request) -> web.Response:
+    """The buyer's own page of one order: where it stands and what happened."""
+    state = request.app[STATE]
+    try:
+        number, openid = links.verify_order(state.config.server.link_secret,
+                                            request.match_info["token"])
+    except links.InvalidLink:
+        return message_page(request, "链接无效", "请在公众号回复「我的订单」查看您的订单。", 403)
+    found = [o for o in await state.db.run(orders.by_number, number) if o.buyer == openid]
+    if not found:
+        return message_page(request, "没有找到这个订单", "请在公众号回复「我的订单」查看。", 404)
+    order = found[0]
+    history = await state.db.run(orders.history, order.id)
+    steps = [{"label": orders.LABELS[row["to_status"]], "when": when(row["at"]),
+              "actor": ACTOR_NAMES[row["actor"]], "reason": row["reason"] or ""}
+             for row in history]
+    return aiohttp_jinja2.render_template("order_view.html", request,
+                                          _facts(request, order) | {"steps": steps})
