@@ -25,9 +25,8 @@ LIST_LIMIT = 10
 NO_ORDERS = "您还没有订单。想买什么直接告诉我，比如「我想买脐橙」，点回复里的「下单」就能买。"
 BOUGHT = "您买的订单："
 SOLD = "您卖出的订单（待处理的在前）："
-BUYER_TAIL = "回复「订单 1」看详情，「取消订单 1」在发货前取消，收到货后回复「收到了 1」。"
-SELLER_TAIL = ("回复「订单 1」看详情，「确认订单 1」接单，「发货 1 顺丰SF1234567890」发货，"
-               "「取消订单 1 原因」取消。")
+BUYER_TAIL = "「取消订单 1」在发货前取消，收到货后回复「收到了 1」"
+SELLER_TAIL = "「确认订单 1」接单，「发货 1 顺丰SF1234567890」发货，「取消订单 1 原因」取消"
 NOT_FOUND = "没有找到订单「{ref}」。发「我的订单」看看您的订单和编号。"
 NO_LIST = "请先发「我的订单」看看编号，再说「{example}」。"
 WHICH = "是哪个订单呢？{candidates}请回复「{command} 订单号」，比如「{command} {code}」。"
@@ -94,14 +93,17 @@ async def list_orders(turn: Turn) -> Reply:
     if not bought and not sold:
         turn.session.pop("orders", None)
         return Reply(NO_ORDERS, intent="my_orders")
-    items, numbered = [], []
+    items: list[str] = []
+    numbered: list[int] = []
     for heading, group in ((SOLD, sold), (BOUGHT, bought)):
-        if group:
-            entries = [f"{len(numbered) + n}. {summary(o)}" for n, o in enumerate(group, 1)]
-            items.append(heading + "\n" + "\n".join(entries))
-            numbered += [o.id for o in group]
+        for n, o in enumerate(group):  # one item each: what does not fit is dropped whole
+            numbered.append(o.id)
+            items.append(f"{heading}\n" * (n == 0) + f"{len(numbered)}. {summary(o)}")
     turn.session["orders"] = numbered
-    tail = "\n".join(t for t, there in ((SELLER_TAIL, sold), (BUYER_TAIL, bought)) if there)
+    if sold and bought:
+        tail = f"回复「订单 1」看详情。卖出的：{SELLER_TAIL}；买的：{BUYER_TAIL}。"
+    else:
+        tail = f"回复「订单 1」看详情，{SELLER_TAIL if sold else BUYER_TAIL}。"
     return Reply("", items=items, tail=tail, intent="my_orders")
 
 

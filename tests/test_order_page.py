@@ -239,3 +239,15 @@ def test_page_helpers_read_what_the_templates_write() -> None:
     page = Page(200, '<input type="hidden" name="form" value="n.m">订单号 <strong>'
                      '20261202-7K3F9Q</strong>')
     assert page.field == "n.m" and page.order_no == "20261202-7K3F9Q"
+
+
+@pytest.mark.parametrize("text,unit,expected", [
+    ("要第1个 两袋", "袋", 2), ("要第1个 三斤", "斤", 3), ("要第1个 4斤", "公斤", 2),
+    ("要第1个 3斤", "公斤", None), ("要第1个 三斤", "袋", None), ("要第1个 半斤", "斤", None),
+    ("要第1个", "斤", None), ("买2号 两箱", "箱", 2)])
+def test_the_amount_asked_in_chat_in_the_listings_units(text: str, unit: str,
+                                                         expected: int | None) -> None:
+    from handlers.order_form import link_quantity
+    from nlp import understand
+
+    assert link_quantity(understand(text, {"page": [1]}).slots, unit) == expected
