@@ -243,6 +243,12 @@ def cmd_bench_search(args: argparse.Namespace, config: Config) -> int:
     return run_search_bench(sizes, args.queries)
 
 
+def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
+    from bench.orders import run_orders_bench
+
+    return asyncio.run(run_orders_bench(args.orders, args.concurrency, args.stock))
+
+
 def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     import json
 
@@ -368,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated catalogue sizes (e.g. 1000,10000,100000,1000000)")
     search.add_argument("--queries", type=int, default=1000)
     search.set_defaults(func=cmd_bench_search, needs_config=False)
+    order_bench = bench_verbs.add_parser("orders", help="order page submits that take stock")
+    order_bench.add_argument("--orders", type=int, default=500)
+    order_bench.add_argument("--concurrency", type=int, default=20)
+    order_bench.add_argument("--stock", type=int, help="units on sale (default: one per order)")
+    order_bench.set_defaults(func=cmd_bench_orders, needs_config=False)
     return parser
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from db.outbox import KINDS as OUTBOX_KINDS
+from handlers.context import OrderSettings as OrdersConfig
 from handlers.ranking import Weights as RankingConfig
 
 DEMO_DIR = Path("data")
@@ -106,6 +107,7 @@ class Config:
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)  # defined with the ranking
+    orders: OrdersConfig = field(default_factory=OrdersConfig)  # defined with the services
     demo: bool = False
 
     @property
@@ -122,6 +124,7 @@ _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
     "simulator": SimulatorConfig, "notify": NotifyConfig, "ranking": RankingConfig,
+    "orders": OrdersConfig,
 }
 
 
@@ -244,6 +247,9 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     validate_aes_key("wechat.previous_encoding_aes_key", config.wechat.previous_encoding_aes_key)
     if config.deadline.seconds <= 0:
         raise ConfigError("deadline.seconds: must be positive")
+    for key in ("link_days", "confirm_hours", "complete_days"):
+        if getattr(config.orders, key) <= 0:
+            raise ConfigError(f"orders.{key}: must be a positive whole number")
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     return config

@@ -110,7 +110,8 @@ class Pipeline:
         self.owner = owner_name()
         self.wake_outbox = wake_outbox
         self.services = handlers.Services(db, config.server.public_url, config.server.link_secret,
-                                          config.ranking, wake_outbox)
+                                          ranking=config.ranking, orders=config.orders,
+                                          wake_outbox=wake_outbox)
         self._background: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()
 

@@ -20,6 +20,7 @@ import web as web_pages
 from db import Database, dedupe, listings, quota, schema
 from db.catalogue import read as read_catalogue
 from handlers.notices import notify_restocks
+from handlers.order import close_due as close_due_orders
 from nlp import segment
 
 log = logging.getLogger("bot.server")
@@ -85,13 +86,19 @@ async def _cleanup(app: web.Application) -> None:
         state.db.close()
 
 
+async def housekeep(state: AppState) -> None:
+    """Drop old keys and quota windows, close overdue orders, tell buyers about restocks."""
+    await state.db.run(dedupe.prune, time.time())
+    await state.db.run(quota.prune, time.time())
+    await close_due_orders(state.pipeline.services)  # may restock: before restock alerts
+    await notify_restocks(state.pipeline.services)
+
+
 async def _housekeeping(state: AppState) -> None:
-    """Every minute: drop old keys and quota windows, tell buyers about restocked goods."""
+    """Every minute, in every process: each step is safe to run concurrently."""
     while True:
         try:
-            await state.db.run(dedupe.prune, time.time())
-            await state.db.run(quota.prune, time.time())
-            await notify_restocks(state.pipeline.services)
+            await housekeep(state)
         except Exception:  # a busy database must not end the loop
             log.exception("housekeeping failed")
         await asyncio.sleep(PRUNE_SECONDS)

@@ -347,13 +347,16 @@ def get(conn: sqlite3.Connection, listing_id: int) -> Offer | None:
 
 
 def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int, float]:
-    """Share of each seller's closed orders that were fulfilled; sellers without any are absent."""
+    """Share of each seller's orders that completed, among those that completed or that
+    the seller (or the system, for want of a confirmation) cancelled. A buyer's or an
+    operator's cancellation says nothing about the seller. Sellers without any are absent."""
     if not seller_ids:
         return {}
     marks = ",".join("?" * len(seller_ids))
+    counted = "(status = 'completed' OR cancelled_by IN ('seller', 'system'))"
     rows = conn.execute(
-        f"SELECT seller_id, sum(status = 'fulfilled') * 1.0 / count(*) FROM orders"
-        f" WHERE seller_id IN ({marks}) AND status != 'placed' GROUP BY seller_id",
+        f"SELECT seller_id, sum(status = 'completed') * 1.0 / sum({counted}) FROM orders"
+        f" WHERE seller_id IN ({marks}) GROUP BY seller_id HAVING sum({counted}) > 0",
         list(seller_ids))
     return {row[0]: row[1] for row in rows}
 

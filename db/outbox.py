@@ -178,6 +178,17 @@ def erase_user(conn: sqlite3.Connection, openid: str, alias: str, now: float) ->
                  " lease_until = NULL WHERE openid = ?", (alias, openid))
 
 
+def erase_texts(conn: sqlite3.Connection, keys: list[str], now: float) -> None:
+    """Notices whose text holds someone else's personal data (a buyer's address in the
+    seller's new-order notice): undelivered ones are dropped, and every one keeps only
+    its history."""
+    conn.executemany(
+        "UPDATE outbox SET state = 'dropped', reason = 'erased', done_at = ?, updated_at = ?"
+        " WHERE idem_key = ? AND state IN ('queued', 'pending')", [(now, now, k) for k in keys])
+    conn.executemany("UPDATE outbox SET text = '', fields = NULL WHERE idem_key = ?",
+                     [(k,) for k in keys])
+
+
 def get(conn: sqlite3.Connection, message_id: int) -> Message | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (message_id,)).fetchone()
     return Message.of(row) if row else None

@@ -155,7 +155,75 @@ V5 = """
 ALTER TABLE unmet_demand ADD COLUMN buyer_city TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)
+# v6: the order flow. Orders get numbers, amounts, delivery details and five statuses,
+# and every change is an order_events row. SQLite cannot alter a CHECK, so the table is
+# rebuilt: fulfilled becomes completed, and an old cancellation counts as the seller's
+# (what reliability assumed before). Legacy numbers carry an L, which new ones never do.
+V6 = """
+CREATE TABLE orders_v6 (
+    id INTEGER PRIMARY KEY,
+    order_no TEXT NOT NULL UNIQUE,       -- 20261201-7K3F9Q
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    seller_id INTEGER NOT NULL REFERENCES sellers(id),
+    buyer TEXT NOT NULL,                 -- openid; a pseudonym once the buyer unsubscribed
+    buyer_left INTEGER NOT NULL DEFAULT 0,
+    title TEXT NOT NULL,                 -- the listing as it was ordered
+    unit TEXT NOT NULL,
+    price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    total_fen INTEGER NOT NULL CHECK (total_fen >= 0),
+    name TEXT,                           -- delivery details: erased at close if the buyer left
+    phone TEXT,
+    address TEXT,
+    note TEXT,
+    status TEXT NOT NULL
+        CHECK (status IN ('placed', 'confirmed', 'shipped', 'completed', 'cancelled')),
+    cancelled_by TEXT CHECK (cancelled_by IN ('buyer', 'seller', 'operator', 'system')),
+    carrier TEXT,
+    tracking_no TEXT,
+    form_key TEXT UNIQUE,                -- the order form's idempotency key
+    seller_notified_at REAL,             -- NULL: the seller had no openid to tell yet
+    created_at REAL NOT NULL,
+    status_at REAL NOT NULL              -- when the current status was reached
+);
+INSERT INTO orders_v6 (id, order_no, listing_id, seller_id, buyer, title, unit, price_fen,
+                       quantity, total_fen, status, cancelled_by, seller_notified_at,
+                       created_at, status_at)
+    SELECT o.id, strftime('%Y%m%d', o.created_at, 'unixepoch', '+8 hours') || '-L' || o.id,
+           o.listing_id, o.seller_id, o.buyer, l.title, l.unit, l.price_fen,
+           max(1, CAST(round(o.quantity) AS INTEGER)),
+           l.price_fen * max(1, CAST(round(o.quantity) AS INTEGER)),
+           CASE o.status WHEN 'fulfilled' THEN 'completed' ELSE o.status END,
+           CASE o.status WHEN 'cancelled' THEN 'seller' END,
+           o.created_at, o.created_at, o.created_at
+    FROM orders AS o JOIN listings AS l ON l.id = o.listing_id;
+DROP TABLE orders;
+ALTER TABLE orders_v6 RENAME TO orders;
+CREATE INDEX orders_seller ON orders(seller_id, status, cancelled_by);  -- covers reliability
+CREATE INDEX orders_buyer ON orders(buyer, id);
+CREATE INDEX orders_due ON orders(status, status_at);
+CREATE INDEX orders_code ON orders(substr(order_no, 10));   -- the part read over the phone
+CREATE TABLE order_events (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    from_status TEXT,                    -- NULL for the placing itself
+    to_status TEXT NOT NULL,
+    actor TEXT NOT NULL CHECK (actor IN ('buyer', 'seller', 'operator', 'system')),
+    actor_name TEXT,                     -- an operator's name or the job; never an openid
+    reason TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX order_events_order ON order_events(order_id, id);
+INSERT INTO order_events (order_id, from_status, to_status, actor, actor_name, reason, at)
+    SELECT id, NULL, status, 'system', 'migration', 'recorded before order history', created_at
+    FROM orders;
+CREATE TRIGGER orders_are_kept BEFORE DELETE ON orders
+BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
+CREATE TRIGGER order_events_are_kept BEFORE DELETE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order history is never deleted'); END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
-from db import meta, outbox
+from db import meta, orders, outbox
 from db.database import transaction
 
 SESSION_IDLE_SECONDS = 30 * 60
@@ -64,5 +64,5 @@ def erase(conn: sqlite3.Connection, openid: str) -> str:
             conn.execute(statement, (openid,))
         outbox.erase_user(conn, openid, alias, time.time())
         conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
-        conn.execute("UPDATE orders SET buyer = ? WHERE buyer = ?", (alias, openid))
+        orders.erase_buyer(conn, openid, alias, time.time())
     return alias

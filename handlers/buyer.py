@@ -14,6 +14,7 @@ from db import demand, listings, restock
 from db.listings import Candidate, Offer
 from handlers import links, ranking
 from handlers.context import Turn
+from handlers.order_form import link_quantity
 from handlers.request import Request, Retrieved, retrieve
 from handlers.router import Router, intent_is
 from handlers.types import Reply
@@ -44,8 +45,9 @@ def price_text(offer: Offer) -> str:
     return f"¥{offer.price_fen // 100}.{offer.price_fen % 100:02d}/{offer.unit}"
 
 
-def order_link(turn: Turn, offer: Offer) -> str:
-    token = links.sign(turn.services.link_secret, offer.id, turn.inbound.openid, int(turn.now))
+def order_link(turn: Turn, offer: Offer, quantity: int | None = None) -> str:
+    token = links.sign(turn.services.link_secret, offer.id, turn.inbound.openid, int(turn.now),
+                       quantity)
     return f"{turn.services.public_url.rstrip('/')}/o/{token}"
 
 
@@ -220,7 +222,8 @@ async def choose(turn: Turn) -> Reply:
                                                               offer.seller) if p)]
     if quantity:
         lines.append(f"数量：{quantity}")
-    lines.append(f'<a href="{order_link(turn, offer)}">点这里下单</a>')
+    prefill = link_quantity(turn.understanding.slots, offer.unit)  # 三斤 fills the form
+    lines.append(f'<a href="{order_link(turn, offer, prefill)}">点这里下单</a>')
     return Reply("\n".join(lines), intent="choose")
 
 

@@ -12,11 +12,20 @@ from nlp import Understanding
 
 
 @dataclass(frozen=True)
+class OrderSettings:
+    """The [orders] section of bot.toml: bot/config.py loads it as this very class."""
+    link_days: int = 7        # an ordering link works this long after it was sent
+    confirm_hours: int = 48   # a placed order the seller has not confirmed is then cancelled
+    complete_days: int = 10   # a shipped order the buyer has not confirmed is then completed
+
+
+@dataclass(frozen=True)
 class Services:
     db: Database
     public_url: str
     link_secret: str
     ranking: Weights = Weights()
+    orders: OrderSettings = OrderSettings()
     # Tells the outbox sender that a notice was queued; it also polls, so this only saves time.
     wake_outbox: Callable[[], None] = lambda: None
 

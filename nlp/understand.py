@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, segment, shapes
+from nlp import numbers, orders, segment, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -428,6 +428,9 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     norm = _from_english(normalise(text[:MAX_CHARS]))
     if not norm:
         return Understanding("other")
+    command = orders.parse(norm)  # 订单 N, 取消订单 N, 发货 N 顺丰SF…: see nlp/orders.py
+    if command:
+        return Understanding("my_orders", command)
     simple = _whole_message(norm)
     if simple:
         return Understanding(simple)

@@ -179,11 +179,13 @@ async def test_reliable_sellers_rank_first_and_neutral_without_orders(tmp_path: 
         ids = dict(db.call(lambda c: c.execute("SELECT s.name, l.id FROM listings l JOIN sellers s"
                                                " ON s.id = l.seller_id").fetchall()))
         assert db.call(listings.reliability, [1, 2]) == {}
-        for name, status in (("守信", "fulfilled"), ("失信", "cancelled")):
-            db.call(lambda c, n=name, s=status: c.executemany(
-                "INSERT INTO orders (listing_id, seller_id, buyer, quantity, status, created_at)"
-                " SELECT id, seller_id, 'b', 1, ?, ? FROM listings WHERE id = ?",
-                [(s, time.time(), ids[n])] * 5))
+        for name, status, by in (("守信", "completed", None), ("失信", "cancelled", "seller")):
+            db.call(lambda c, n=name, s=status, b=by: c.executemany(
+                "INSERT INTO orders (order_no, listing_id, seller_id, buyer, title, unit,"
+                " price_fen, quantity, total_fen, status, cancelled_by, created_at, status_at)"
+                " SELECT ?, id, seller_id, 'b', title, unit, price_fen, 1, price_fen, ?, ?, ?, ?"
+                " FROM listings WHERE id = ?",
+                [(f"20261201-{n}{k}", s, b, time.time(), time.time(), ids[n]) for k in range(5)]))
     finally:
         db.close()
     running = await start_bot(config)
