@@ -18,6 +18,8 @@ from bot.config import Config, ConfigError
 
 Command = Callable[[argparse.Namespace, Config], int]
 ROOT = Path(__file__).resolve().parent.parent
+NLU_EVAL = ROOT / "tests" / "data" / "nlu.jsonl"
+SELLER_EVAL = ROOT / "tests" / "data" / "seller_eval.jsonl"
 
 
 class CliError(Exception):
@@ -247,17 +249,19 @@ def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from nlp import load
-    from nlp.evaluate import evaluate, render
+    from nlp.evaluate import evaluate, evaluate_listings, render, render_listings
 
-    path = Path(args.file)
+    path = Path(args.file or (SELLER_EVAL if args.seller else NLU_EVAL))
     try:
         examples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                     if line.strip()]
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot read the labelled set ({exc})") from None
     load()
-    report = evaluate(examples)
-    print(render(report, args.max_errors))
+    if args.seller:
+        print(render_listings(evaluate_listings(examples), args.max_errors))
+    else:
+        print(render(evaluate(examples), args.max_errors))
     return 0
 
 
@@ -339,8 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(retry, nested=True)
 
     nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
-    nlu_eval.add_argument("file", nargs="?", default=str(ROOT / "tests" / "data" / "nlu.jsonl"),
-                          metavar="FILE", help="JSON lines of {text, intent, slots}")
+    nlu_eval.add_argument("file", nargs="?", metavar="FILE",
+                          help="JSON lines of {text, intent, slots} (default tests/data/nlu.jsonl);"
+                               " with --seller {text, title, price, unit, stock, origin}"
+                               " (default tests/data/seller_eval.jsonl)")
+    nlu_eval.add_argument("--seller", action="store_true",
+                          help="one-shot listing messages: accuracy per field and the failures")
     nlu_eval.add_argument("--max-errors", type=int, default=100)
     nlu_eval.set_defaults(func=cmd_nlu_eval, needs_config=False)
 

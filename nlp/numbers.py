@@ -16,16 +16,17 @@ CN_DIGITS = "零〇一二两三四五六七八九"
 # Bounded repetition keeps every pattern linear on pathological input (2,000 digits).
 NUM = rf"(?:\d{{1,9}}(?:\.\d{{1,3}})?|[{CN_DIGITS}十百千万俩仨]{{1,9}}(?:点[{CN_DIGITS}]{{1,3}})?)"
 COUNT_UNITS = ("箱", "袋", "个", "只", "盒", "瓶", "罐", "件", "份", "枚", "颗", "条", "包", "提",
-               "桶", "串", "把", "捆", "棵", "根", "束", "饼", "听", "套", "斤装", "箱装", "粒")
+               "桶", "串", "把", "捆", "棵", "根", "束", "饼", "听", "套", "斤装", "箱装", "粒",
+               "板", "筐", "坛")
 WEIGHT_FACTORS = {"斤": Decimal(1), "公斤": Decimal(2), "千克": Decimal(2), "kg": Decimal(2),
-                  "克": Decimal("0.002"), "g": Decimal("0.002")}
+                  "克": Decimal("0.002"), "g": Decimal("0.002"), "吨": Decimal(2000)}
 VOLUME_UNITS = ("毫升", "ml", "升", "l")
 _UNIT_ALT = "|".join(sorted([*WEIGHT_FACTORS, *COUNT_UNITS, *VOLUME_UNITS], key=len, reverse=True))
 UNIT = rf"(?:{_UNIT_ALT})"
 YUAN = r"(?:块钱|块|元钱|元|rmb)"
 # 三块五 / 3块5 / 一块二毛 / 八毛五 / ¥8 / 50元
 AMOUNT = (rf"(?:[¥￥]\s*(?P<{{p}}sym>{NUM})"
-          rf"|(?P<{{p}}yuan>{NUM})\s*{YUAN}(?:\s*(?P<{{p}}jiao>[一二三四五六七八九\d])(?:毛|角)?"
+          rf"|(?P<{{p}}yuan>{NUM})\s*{YUAN}(?:\s*(?P<{{p}}jiao>[一二三四五六七八九\d])(?![十百千万\d])(?:毛|角)?"
           rf"(?!\s*{UNIT}))?"
           rf"|(?P<{{p}}mao>{NUM})\s*(?:毛钱|毛|角)(?P<{{p}}fen>[一二三四五六七八九\d](?!\s*{UNIT}))?)")
 UPPER_BEFORE = ("不超过", "最多", "不高于", "顶多", "最高")
@@ -41,7 +42,7 @@ FEN = Decimal("0.01")
 
 def to_decimal(raw: str) -> Decimal | None:
     """One numeral span as a Decimal: 50, 1.5, 五十, 一百二, 两, 俩, 十来 (about ten)."""
-    raw = raw.strip().replace("来", "")
+    raw = raw.strip().replace("来", "").removesuffix("多")  # 十来斤, 三百多斤: about
     if not raw:
         return None
     raw = raw.replace("俩", "两").replace("仨", "三")
@@ -67,6 +68,7 @@ class Price:
     low: Decimal | None
     high: Decimal | None
     per: str | None  # a canonical unit, 'total', or None when not said
+    said_unit: str | None = None  # the unit as spoken (公斤 stays 公斤): a seller's listing unit
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ _HALF = re.compile(rf"半\s*(?P<unit>{UNIT})")
 _AND_HALF = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{UNIT})半")
 _LIANG_WEIGHT = re.compile(
     rf"(?P<num>[一二三四五六七八九十半\d]{{1,4}})两(?!\s*(?:{_alt(COUNT_UNITS)}|{_alt(tuple(WEIGHT_FACTORS))}))")
-_QUANTITY = re.compile(rf"(?P<num>{NUM}来?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
+_QUANTITY = re.compile(rf"(?P<num>{NUM}(?:来|多)?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
 
 
 def _blank(text: str, match: re.Match[str]) -> str:
@@ -220,9 +222,9 @@ def _prices_with_units(text: str, prices: list[Price]) -> str:
             unit = match.group("unit")
             if value is None or unit in VOLUME_UNITS:
                 continue
-            value, unit = _per_unit(value, unit)
+            said, (value, unit) = unit, _per_unit(value, unit)
             word = match.group("before") or match.group("word")
-            prices.append(_bound(word, value, unit) if word else Price(value, value, unit))
+            prices.append(_bound(word, value, unit) if word else Price(value, value, unit, said))
             text = _blank(text, match)
     return text
 
@@ -232,7 +234,7 @@ def _seller_prices(text: str, prices: list[Price]) -> str:
         value = to_decimal(match.group("bare"))
         if value is not None and match.group("unit") not in VOLUME_UNITS:
             value, unit = _per_unit(value, match.group("unit"))
-            prices.append(Price(value, value, unit))
+            prices.append(Price(value, value, unit, match.group("unit")))
             text = _blank(text, match)
     for match in list(_BARE_SET_TO.finditer(text)):
         value = to_decimal(match.group("bare"))
