@@ -128,6 +128,8 @@ _UNIT_THEN_PRICE = re.compile(
 _PRICE_THEN_UNIT = re.compile(
     rf"(?P<before>{_BEFORE_WORDS})?\s*{_amount_re()}\s*(?:每|一|/|一个)\s*(?P<unit>{UNIT})"
     rf"\s*(?P<word>{_AFTER_WORDS})?")
+# 十块钱三斤, 10元2斤: a price for a bundle, restated per unit. No gap: 三块五 100斤 is a stock.
+_PRICE_FOR_BUNDLE = re.compile(rf"{_amount_re()}(?P<count>{NUM})(?P<unit>{UNIT})(?!装)")
 _PLAIN_PRICE = re.compile(_amount_re())
 # 多少钱一斤 asks for the price per 斤; it is not an amount to buy.
 _ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?:一|每|1)\s*{UNIT}"
@@ -216,6 +218,14 @@ def extract(text: str, seller: bool = False) -> Numbers:
 
 
 def _prices_with_units(text: str, prices: list[Price]) -> str:
+    for match in list(_PRICE_FOR_BUNDLE.finditer(text)):
+        amount, count = _amount(match), to_decimal(match.group("count"))
+        unit = match.group("unit")
+        if amount is None or not count or count == 1 or unit in VOLUME_UNITS:
+            continue
+        value, per = _per_unit((amount / count).quantize(FEN), unit)
+        prices.append(Price(value, value, per, unit))
+        text = _blank(text, match)
     for pattern in (_PRICE_THEN_UNIT, _UNIT_THEN_PRICE):
         for match in list(pattern.finditer(text)):
             value = _value(match)

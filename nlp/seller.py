@@ -168,27 +168,40 @@ def _guard_words() -> frozenset[str]:
             | places)
 
 
+_LONGEST_WORD = 8
+
+
+def _words_at(text: str, position: int, vocabulary: frozenset[str]) -> list[str]:
+    return [text[position:end] for end in range(position + 1, min(len(text), position + _LONGEST_WORD) + 1)
+            if text[position:end] in vocabulary]
+
+
+def _cut(text: str, junk: frozenset[str], guard: frozenset[str]) -> str:
+    """Drop the longest run of junk words in front that does not cut into a guard word
+    (帮我卖点核桃 → 核桃, 我这边有野生蜂蜜 → 野生蜂蜜, but 有机大米 keeps its 有)."""
+    reachable = {0}
+    for position in range(len(text)):
+        if position in reachable:
+            reachable |= {position + len(w) for w in _words_at(text, position, junk)}
+    guarded = [(start, start + len(w)) for start in reachable
+               for w in _words_at(text, start, guard)]
+    best = max((end for end in reachable
+                if not any(start < end < stop for start, stop in guarded)), default=0)
+    return text[best:]
+
+
+@cache
+def _reversed(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w[::-1] for w in words)
+
+
 def _strip_lead(text: str) -> str:
-    """Drop cues, owners and amounts in front: 帮我卖点核桃 → 核桃, but 有机大米 stays."""
-    lead, guard = _word_set("lead_words"), _guard_words()
-    while text:
-        cue = max((w for w in lead if text.startswith(w)), key=len, default="")
-        kept = max((w for w in guard if text.startswith(w)), key=len, default="")
-        if not cue or len(kept) >= len(cue):
-            return text
-        text = text[len(cue):]
-    return text
+    return _cut(text, _word_set("lead_words"), _guard_words())
 
 
 def _strip_tail(text: str) -> str:
-    tail, guard = _word_set("tail_words") | _word_set("lead_words"), _guard_words()
-    while text:
-        cue = max((w for w in tail if text.endswith(w)), key=len, default="")
-        kept = max((w for w in guard if text.endswith(w)), key=len, default="")
-        if not cue or len(kept) >= len(cue):
-            return text
-        text = text[: -len(cue)]
-    return text
+    junk = _word_set("tail_words") | _word_set("lead_words")
+    return _cut(text[::-1], _reversed(junk), _reversed(_guard_words()))[::-1]
 
 
 def _only_modifiers(text: str) -> bool:
@@ -284,6 +297,11 @@ def _plausible_goods(title: str, words: list[str]) -> bool:
 
 # -- numbers ----------------------------------------------------------------
 
+def plain(value: Decimal) -> Decimal:
+    """300, never 3E+2: normalize() alone turns round numbers into exponents."""
+    return Decimal(format(value.normalize(), "f"))
+
+
 def _unit_name(unit: str) -> str:
     return _UNIT_NAMES.get(unit, numbers.canonical_unit(unit)[0] if unit.endswith("装") else unit)
 
@@ -295,11 +313,11 @@ def _price(prices: list[numbers.Price]) -> tuple[Decimal | None, str | None]:
     if chosen is None or chosen.low is None:
         return None, None
     if not chosen.per:
-        return chosen.low, None
+        return plain(chosen.low), None
     said = chosen.said_unit or chosen.per
     canonical, factor = numbers.canonical_unit(said)
     value = chosen.low * factor if canonical == "斤" else chosen.low
-    return value.normalize(), _unit_name(said)
+    return plain(value), _unit_name(said)
 
 
 def _in_unit(quantity: numbers.Quantity, unit: str) -> Decimal | None:
@@ -307,7 +325,7 @@ def _in_unit(quantity: numbers.Quantity, unit: str) -> Decimal | None:
     canonical, factor = numbers.canonical_unit(_said_unit_key(unit))
     if quantity.unit != canonical:
         return None
-    return (quantity.value / factor).normalize()
+    return plain(quantity.value / factor)
 
 
 def _said_unit_key(unit: str) -> str:
@@ -321,7 +339,7 @@ def _stock(quantities: list[numbers.Quantity], unit: str | None
     if not amounts:
         return None, unit
     if unit is None:
-        return amounts[-1].value.normalize(), amounts[-1].unit
+        return plain(amounts[-1].value), amounts[-1].unit
     for quantity in reversed(amounts):
         value = _in_unit(quantity, unit)
         if value is not None:
@@ -435,7 +453,7 @@ def parse_command(text: str) -> Command | None:
     unit = price_unit
     if action in ("restock", "set_stock"):
         if amounts:
-            stock, unit = amounts[-1].value.normalize(), amounts[-1].unit
+            stock, unit = plain(amounts[-1].value), amounts[-1].unit
             raw = _said_stock_unit(norm)
             if raw:
                 unit = raw
