@@ -42,7 +42,9 @@ FEN = Decimal("0.01")
 
 def to_decimal(raw: str) -> Decimal | None:
     """One numeral span as a Decimal: 50, 1.5, 五十, 一百二, 两, 俩, 十来 (about ten)."""
-    raw = raw.strip().replace("来", "").removesuffix("多")  # 十来斤, 三百多斤: about
+    raw = raw.strip().replace("来", "").removesuffix("多").removesuffix("把")  # about: 十来斤, 三百多斤
+    if raw in ("百", "千", "万"):
+        raw = "一" + raw  # 百把斤 is about a hundred
     if not raw:
         return None
     raw = raw.replace("俩", "两").replace("仨", "三")
@@ -123,7 +125,7 @@ _TOTAL = re.compile(rf"(?P<word>{_alt(TOTAL_BEFORE)})\s*(?:{_amount_re()}|(?P<ba
 _AFTER_WORDS = _alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)
 _BEFORE_WORDS = _alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)
 _UNIT_THEN_PRICE = re.compile(
-    rf"(?P<each>每|一)\s*(?P<unit>{UNIT})\s*(?:要|卖|是|才)?\s*(?P<before>{_BEFORE_WORDS})?\s*"
+    rf"(?P<each>每|一)\s*(?P<unit>{UNIT})\s*(?:要|卖|是|才|大概|大约|差不多|能卖|卖到)?\s*(?P<before>{_BEFORE_WORDS})?\s*"
     rf"(?:{_amount_re()}|(?P<bare>{NUM})(?=\s*(?:{_AFTER_WORDS})|[\s,的]|$))\s*(?P<word>{_AFTER_WORDS})?")
 _PRICE_THEN_UNIT = re.compile(
     rf"(?P<before>{_BEFORE_WORDS})?\s*{_amount_re()}\s*(?:每|一|/|一个)\s*(?P<unit>{UNIT})"
@@ -137,13 +139,15 @@ _ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?
 # A seller's bare number: 一百二一斤, 45一斤, 改成九十.
 _BARE_PER_UNIT = re.compile(rf"(?P<bare>{NUM})\s*(?:一|每|/)\s*(?P<unit>{UNIT})")
 _BARE_SET_TO = re.compile(rf"(?:[改涨降调](?:价格?)?(?:成|为|到))\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
-_RANGE_QTY = re.compile(rf"(?P<a>[一二三四五六七八])(?P<b>[两二三四五六七八九])\s*(?P<unit>{UNIT})")
+_RANGE_QTY = re.compile(rf"(?P<a>[一两二三四五六七八])(?P<b>[两二三四五六七八九])(?P<times>[十百千万])?"
+                        rf"\s*(?P<unit>{UNIT})")
+_TIMES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _SPEC = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{_alt(VOLUME_UNITS)}|斤装|公斤装|克装)\s*(?:一|每)\s*(?P<each>{UNIT})")
 _HALF = re.compile(rf"半\s*(?P<unit>{UNIT})")
 _AND_HALF = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{UNIT})半")
 _LIANG_WEIGHT = re.compile(
     rf"(?P<num>[一二三四五六七八九十半\d]{{1,4}})两(?!\s*(?:{_alt(COUNT_UNITS)}|{_alt(tuple(WEIGHT_FACTORS))}))")
-_QUANTITY = re.compile(rf"(?P<num>{NUM}(?:来|多)?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
+_QUANTITY = re.compile(rf"(?P<num>{NUM}(?:来|多|把)?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
 
 
 def _blank(text: str, match: re.Match[str]) -> str:
@@ -265,6 +269,7 @@ def _quantities(text: str, quantities: list[Quantity]) -> str:
         low, high = to_decimal(match.group("a")), to_decimal(match.group("b"))
         if low is not None and high is not None and high == low + 1:
             unit, factor = canonical_unit(match.group("unit"))
+            factor *= _TIMES.get(match.group("times") or "", 1)  # 两三百斤 is 200 to 300
             quantities.append(Quantity(low * factor, unit, high * factor))
             text = _blank(text, match)
     for match in list(_AND_HALF.finditer(text)):
