@@ -417,7 +417,7 @@ def _action(norm: str, has_price: bool, has_stock: bool) -> str | None:
     return None
 
 
-def _index_and_value(rest: str, action: str) -> tuple[int | None, Decimal | None, str]:
+def _index_and_value(rest: str, action: str, known: bool) -> tuple[int | None, Decimal | None, str]:
     """2号 is an index. Bare numbers: one is the value of a command that needs one
     (补货 100) and the index of one that does not (下架 2); two are index and value."""
     match = _INDEX.search(rest)
@@ -426,7 +426,7 @@ def _index_and_value(rest: str, action: str) -> tuple[int | None, Decimal | None
         index = int(numbers.to_decimal(match.group("n")) or 0)
         rest = rest[: match.start()] + " " * (match.end() - match.start()) + rest[match.end():]
     bare = [Decimal(m.group()) for m in _BARE_NUMBER.finditer(rest)]
-    needs_value = action in ("reprice", "restock", "set_stock")
+    needs_value = action in ("reprice", "restock", "set_stock") and not known
     value = None
     if index is None and bare and (len(bare) >= 2 or not needs_value):
         index = int(bare.pop(0))
@@ -446,7 +446,8 @@ def parse_command(text: str) -> Command | None:
     action = _action(norm, price is not None, bool(amounts))
     if action is None:
         return None
-    index, value, rest = _index_and_value(nums.rest, action)
+    known = price is not None if action == "reprice" else bool(amounts)
+    index, value, rest = _index_and_value(nums.rest, action, known)
     if index is not None and not 0 < index <= 999:
         return None
     stock = None
@@ -509,13 +510,16 @@ def numbered_command(norm: str) -> tuple[dict[str, Any], frozenset[str]] | None:
     if not numbered or not any(bare.startswith(c) or bare.endswith(c) for c in cues):
         return None
     command = parse_command(norm)
-    if command is None or command.index is None:
+    if command is None or (command.index is None and not (
+            command.action in ("set_stock", "restock") and command.stock is not None)):
         return None
-    slots: dict[str, Any] = {"index": command.index}
+    slots: dict[str, Any] = {} if command.index is None else {"index": command.index}
     if command.price is not None:
         slots.update(price_min=command.price, price_max=command.price)
     if command.stock is not None:
         slots["stock"] = command.stock
+        if command.unit:
+            slots["unit"] = command.unit
     return slots, frozenset({command.action})
 
 
