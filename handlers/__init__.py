@@ -17,6 +17,8 @@ root.include(common.fallback)
 async def handle(turn: Turn) -> Reply:
     reply = await root.dispatch(turn)
     assert reply is not None  # the fallback router answers everything
+    if turn.notes:
+        reply.head = "\n\n".join([*turn.notes, reply.head] if reply.head else turn.notes)
     return reply
 
 

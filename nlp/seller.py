@@ -349,21 +349,47 @@ def _stock(quantities: list[numbers.Quantity], unit: str | None
 
 # -- listings ---------------------------------------------------------------
 
-def parse_listing(text: str, anywhere: bool = False) -> ListingText:
+def parse_listing(text: str, anywhere: bool = False, unit: str | None = None) -> ListingText:
     """Everything a one-shot listing message (or a form answer) states.
 
     anywhere: the message answers "what do you sell?", so goods need no sell cue.
+    unit: the listing's unit so far; a stock said in another weight is restated in it.
     """
     norm = normalise(text[:MAX_CHARS] if isinstance(text, str) else "")
     if not norm:
         return ListingText()
     nums = numbers.extract(norm, seller=True)
-    price, unit = _price(nums.prices)
-    stock, unit = _stock(nums.quantities, unit)
+    price, said = _price(nums.prices)
+    stock, unit = _stock(nums.quantities, said or unit)
+    if said is None and stock is None:
+        unit = None  # nothing in this message names a unit
     title, product = _goods(nums.rest, norm, anywhere)
     region = resolve_place(_mentions(segment.words(nums.rest)))
     return ListingText(title=title, product=product, price=price, unit=unit, stock=stock,
                        origin=region_slot(region) if region else None)
+
+
+def unit_of(text: str) -> str | None:
+    """按斤卖, 一箱, 个: a unit named on its own."""
+    norm = normalise(text[:40]).replace(" ", "")
+    norm = re.sub(r"^(?:按|论|是|以|每|一|1)+", "", norm)
+    norm = re.sub(r"(?:卖|算|计|来卖|的|吧|啊)+$", "", norm)
+    if re.fullmatch(numbers.UNIT, norm) and norm not in numbers.VOLUME_UNITS:
+        return _unit_name(norm)
+    return None
+
+
+def same_measure(unit: str, other: str) -> bool:
+    """斤 and 公斤 measure alike (weights); 箱 and 斤 do not."""
+    return unit == other or (numbers.canonical_unit(_said_unit_key(unit))[0] == "斤"
+                             == numbers.canonical_unit(_said_unit_key(other))[0])
+
+
+def convert(value: Decimal, unit: str, to: str) -> Decimal:
+    """An amount in one weight unit restated in another (same_measure units only)."""
+    _, factor = numbers.canonical_unit(_said_unit_key(unit))
+    _, target = numbers.canonical_unit(_said_unit_key(to))
+    return plain(value * factor / target)
 
 
 def bare_number(text: str) -> Decimal | None:
