@@ -7,6 +7,7 @@ from handlers.router import Router
 from handlers.types import Inbound, Reply
 
 root = Router("root")
+root.include(seller.forms)  # a form step may be a photo or a location: before common's answers
 root.include(common.router)
 root.include(seller.router)
 root.include(order.router)

@@ -75,6 +75,7 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
         return await _nothing(turn, request) if fresh else Reply(NO_MORE, intent="next_page",
                                                                  outcome="no_match")
     _remember(turn, request, page, shown + [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="search")
 
@@ -167,6 +168,7 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
         yuan = f"¥{cheapest // 100}.{cheapest % 100:02d}"
         return Reply(NOT_CHEAPER.format(price=yuan), intent="refine", outcome="no_match")
     _remember(turn, previous, page, [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine")
 

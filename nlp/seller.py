@@ -570,7 +570,9 @@ def is_skip(text: str) -> bool:
 
 
 def stops_profile(text: str) -> bool:
-    return _whole(text).rstrip("吧了啊") in _word_set("stop_profile")
+    """不填了, 别问了: no more profile questions (不填, 跳过 skip one)."""
+    whole = _whole(text)
+    return whole in _word_set("stop_profile") or whole.rstrip("吧啊") in _word_set("stop_profile")
 
 
 def phone_number(text: str) -> tuple[str | None, bool]:
