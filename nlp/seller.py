@@ -7,6 +7,7 @@ time. Wording lives in data/seller.json; numbers come from nlp/numbers.py.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
@@ -552,8 +553,9 @@ def numbered_command(norm: str) -> tuple[dict[str, Any], frozenset[str]] | None:
 # -- claims and profiles ----------------------------------------------------
 
 def claim_code(text: str) -> str | None:
-    """认领 K7P3QX → K7P3QX."""
-    match = _CLAIM.match(normalise(text[:200]).replace(" ", " "))
+    """认领 K7P3QX → K7P3QX. Not the chat normaliser: it would fold a code's AAA to A."""
+    plain_text = unicodedata.normalize("NFKC", text[:200]).strip().lower()
+    match = _CLAIM.match(plain_text)
     return match.group("code").upper() if match else None
 
 
