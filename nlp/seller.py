@@ -401,20 +401,25 @@ def bare_number(text: str) -> Decimal | None:
     return numbers.to_decimal(norm)
 
 
+def _named_field(text: str, table: str, lead: str) -> tuple[str, str] | None:
+    """(field, value) when the text starts with one of the table's field words, after an
+    optional edit cue: 修改 价格 4元, 价格改成4块, 手机是138..., 名字改成老刘."""
+    rest = re.sub(rf"^(?:{lead})\s*", "", normalise(text[:MAX_CHARS]))
+    for field_name, words in _data()[table].items():
+        word = next((w for w in sorted(words, key=len, reverse=True) if rest.startswith(w)), None)
+        if word is None:
+            continue
+        value = rest[len(word):].strip(" ,:")
+        cue = next((c for c in sorted(_data()["edit_cues"], key=len, reverse=True)
+                    if value.startswith(c)), "")
+        return field_name, value[len(cue):].strip(" ,:")
+    return None
+
+
 def field_edit(text: str) -> tuple[str | None, str]:
-    """修改 价格 4元, 价格改成4块, 产地是赣州的: (the field named, what follows the cue)."""
-    norm = normalise(text[:MAX_CHARS])
-    rest = re.sub(r"^(?:修改|改一下|改下|我要改|要改|改)\s*", "", norm)
-    for field_name, words in _data()["fields"].items():
-        for word in sorted(words, key=len, reverse=True):
-            if rest.startswith(word):
-                value = rest[len(word):].strip(" ,:")
-                for cue in sorted(_data()["edit_cues"], key=len, reverse=True):
-                    if value.startswith(cue):
-                        value = value[len(cue):].strip(" ,:")
-                        break
-                return field_name, value
-    return None, rest
+    """修改 价格 4元, 价格改成4块, 产地是赣州的: (the listing field named, its new value)."""
+    named = _named_field(text, "fields", "修改|改一下|改下|我要改|要改|改")
+    return named if named else (None, normalise(text[:MAX_CHARS]))
 
 
 # -- management -------------------------------------------------------------
@@ -595,19 +600,9 @@ def mask_phone(phone: str | None) -> str:
 
 
 def profile_edit(text: str) -> tuple[str, str] | None:
-    """名字改成老刘, 手机 13800138000, 地区是江西赣州: (field, value)."""
-    norm = normalise(text[:MAX_CHARS])
-    rest = re.sub(r"^(?:修改|改一下|改下|我要改|要改|改|我的)\s*", "", norm)
-    for field_name, words in _data()["profile_fields"].items():
-        for word in sorted(words, key=len, reverse=True):
-            if rest.startswith(word):
-                value = rest[len(word):].strip(" ,:")
-                for cue in sorted(_data()["edit_cues"], key=len, reverse=True):
-                    if value.startswith(cue):
-                        value = value[len(cue):].strip(" ,:")
-                        break
-                return (field_name, value) if value else None
-    return None
+    """名字改成老刘, 手机 13800138000, 地区是江西赣州: (profile field, value)."""
+    named = _named_field(text, "profile_fields", "修改|改一下|改下|我要改|要改|改|我的")
+    return named if named and named[1] else None
 
 
 def banned_word(text: str, banned: frozenset[str]) -> str | None:
