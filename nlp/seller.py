@@ -18,6 +18,8 @@ from nlp import numbers, segment
 from nlp.lexicon import Region
 from nlp.normalize import MAX_CHARS, normalise
 
+MAX_TITLE = 60
+
 _DEPTH = {"province": 0, "area": 1, "city": 2, "county": 3}
 # How a weight unit reads in a listing: kg is 公斤 to a farmer.
 _UNIT_NAMES = {"kg": "公斤", "g": "克", "千克": "公斤", "l": "升", "ml": "毫升"}
@@ -170,6 +172,7 @@ def _guard_words() -> frozenset[str]:
 
 
 _LONGEST_WORD = 8
+_LONGEST_JUNK_RUN = 40  # cues and fillers in front of goods are never longer than this
 
 
 def _words_at(text: str, position: int, vocabulary: frozenset[str]) -> list[str]:
@@ -181,7 +184,7 @@ def _cut(text: str, junk: frozenset[str], guard: frozenset[str]) -> str:
     """Drop the longest run of junk words in front that does not cut into a guard word
     (帮我卖点核桃 → 核桃, 我这边有野生蜂蜜 → 野生蜂蜜, but 有机大米 keeps its 有)."""
     reachable = {0}
-    for position in range(len(text)):
+    for position in range(min(len(text), _LONGEST_JUNK_RUN)):  # bounded on any input
         if position in reachable:
             reachable |= {position + len(w) for w in _words_at(text, position, junk)}
     guarded = [(start, start + len(w)) for start in reachable
@@ -243,6 +246,8 @@ def _title_words(words: list[str], head: int | None) -> str:
     name = _strip_lead(parts[-1])
     if head is None:
         name = _strip_lead(_strip_tail(name))
+    if len(name) > 2 * MAX_TITLE:
+        return kept + name  # far too long to be a title; the length check will say so
     tokens = segment.words(name)
     places = 0
     while places < len(tokens) - 1 and _is_place(tokens[places]):
@@ -258,13 +263,18 @@ def _segments(rest: str) -> list[tuple[int, str]]:
     return [(match.start(), match.group()) for match in re.finditer(r"[^\s,]+", rest)]
 
 
-def _goods(rest: str, norm: str, anywhere: bool) -> tuple[str | None, str | None]:
+def _segmented(rest: str) -> list[tuple[int, str, list[str]]]:
+    """(start, text, words) of each run between commas and spaces: segmented once."""
+    return [(start, text, segment.words(text)) for start, text in _segments(rest)]
+
+
+def _goods(segments: list[tuple[int, str, list[str]]], norm: str,
+           anywhere: bool) -> tuple[str | None, str | None]:
     """(title, canonical product). The goods after a sell cue are what is sold; without a
     known product only a segment next to a sell cue (or `anywhere`, answering 卖什么) counts."""
     lex = lexicons.lexicon()
     cue = min(((norm.index(c), c) for c in _sell_cues() if c in norm), default=None)
     cue_end = cue[0] + len(cue[1]) if cue else 0
-    segments = [(start, text, segment.words(text)) for start, text in _segments(rest)]
     heads = []
     for start, _, words in segments:
         positions = [i for i, w in enumerate(words) if w in lex.products]
@@ -351,12 +361,19 @@ def _stock(quantities: list[numbers.Quantity], unit: str | None
 # -- listings ---------------------------------------------------------------
 
 def parse_listing(text: str, anywhere: bool = False, unit: str | None = None) -> ListingText:
-    """Everything a one-shot listing message (or a form answer) states.
+    """Everything a one-shot listing message (or a form answer) states; never raises.
 
     anywhere: the message answers "what do you sell?", so goods need no sell cue.
     unit: the listing's unit so far; a stock said in another weight is restated in it.
     """
-    norm = normalise(text[:MAX_CHARS] if isinstance(text, str) else "")
+    try:
+        return _parse_listing(text if isinstance(text, str) else "", anywhere, unit)
+    except Exception:  # a strange message must not take the conversation down
+        return ListingText()
+
+
+def _parse_listing(text: str, anywhere: bool, unit: str | None) -> ListingText:
+    norm = normalise(text[:MAX_CHARS])
     if not norm:
         return ListingText()
     nums = numbers.extract(norm, seller=True)
@@ -364,8 +381,9 @@ def parse_listing(text: str, anywhere: bool = False, unit: str | None = None) ->
     stock, unit = _stock(nums.quantities, said or unit)
     if said is None and stock is None:
         unit = None  # nothing in this message names a unit
-    title, product = _goods(nums.rest, norm, anywhere)
-    region = resolve_place(_mentions(segment.words(nums.rest)))
+    segments = _segmented(nums.rest)
+    title, product = _goods(segments, norm, anywhere)
+    region = resolve_place(_mentions([word for _, _, words in segments for word in words]))
     return ListingText(title=title, product=product, price=price, unit=unit, stock=stock,
                        origin=region_slot(region) if region else None)
 
@@ -468,8 +486,16 @@ def _index_and_value(rest: str, action: str, known: bool) -> tuple[int | None, D
 
 
 def parse_command(text: str) -> Command | None:
-    """A management command, numbered (改价 2 12元) or natural (把脐橙的价格改成九块)."""
-    norm = normalise(text[:MAX_CHARS] if isinstance(text, str) else "")
+    """A management command, numbered (改价 2 12元) or natural (把脐橙的价格改成九块);
+    None when it is none, or on anything unexpected."""
+    try:
+        return _parse_command(text if isinstance(text, str) else "")
+    except Exception:  # a strange message must not take the conversation down
+        return None
+
+
+def _parse_command(text: str) -> Command | None:
+    norm = normalise(text[:MAX_CHARS])
     if not norm or any(cue in norm for cue in _BUYER_GUARD):
         return None
     nums = numbers.extract(norm, seller=True)
