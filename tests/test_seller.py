@@ -303,3 +303,39 @@ def test_take_stock_to_zero_queues_the_stock_out_notice(tmp_path: Path) -> None:
                 created.id, 1, "赣南脐橙", SELLER))[0])]
     finally:
         db.close()
+
+
+async def test_a_location_message_answers_the_origin_and_the_region(bot) -> None:
+    from bot import wire
+
+    def location(label: str) -> str:
+        return wire.message_xml(SELLER, "location", {
+            "Location_X": "24.95", "Location_Y": "115.65", "Scale": "15", "Label": label,
+            "MsgId": wire.new_msg_id()})
+
+    assert "产地" in await bot.say("我要卖脐橙，三块五一斤，有300斤", openid=SELLER)
+    summary = (await bot.send_xml(location("江西省赣州市寻乌县长宁镇"), SELLER))["Content"]
+    assert "产地：江西省赣州市寻乌县" in summary
+    await bot.say("确认", openid=SELLER)
+    await bot.say("跳过", openid=SELLER)
+    await bot.say("跳过", openid=SELLER)
+    saved = (await bot.send_xml(location("云南省昭通市镇雄县"), SELLER))["Content"]
+    assert "地区：云南省昭通市镇雄县" in saved
+
+
+async def test_stock_taken_to_zero_tells_the_seller_in_the_next_reply(bot) -> None:
+    from db import listings
+    from handlers.notices import stock_out_notice
+
+    await publish(bot, "我要卖赣南脐橙，三块五一斤，有3斤，江西赣州的")
+    (listing_id,) = bot.db_rows("SELECT id FROM listings WHERE source = 'chat'")[0]
+    db = Database(bot.config.db.path)
+    try:
+        def order(conn) -> bool:  # what an order does, in its own transaction
+            with transaction(conn):
+                return listings.take_stock(conn, listing_id, 3, stock_out_notice)
+        assert db.call(order)
+    finally:
+        db.close()
+    reply = await bot.say("我的商品", openid=SELLER)
+    assert reply.startswith("⚠️ 您的1号「赣南脐橙」卖完了") and "卖完了" in reply.split("\n\n")[-2]
