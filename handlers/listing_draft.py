@@ -11,7 +11,7 @@ from typing import Any
 
 from db.listings import NewListing
 from nlp import lexicon
-from nlp.seller import ListingText, banned_word, origin_text, plain
+from nlp.seller import ListingText, banned_word, convert, origin_text, plain, same_measure
 
 MAX_PRICE = Decimal(100_000)   # yuan per unit
 MAX_STOCK = 1_000_000
@@ -173,6 +173,13 @@ def merge(draft: Draft, said: ListingText, banned: frozenset[str],
             changes["stock"] = number_text(said.stock)
     if said.origin:
         changes.update(origin=said.origin, origin_skipped=False, origin_default=False)
+    unit = changes.get("unit")
+    if said.unit and draft.unit and said.unit != draft.unit and "price" not in changes:
+        problems.append(f"改单位请连价格一起说，比如「一{said.unit}50元」。")
+    elif unit and draft.unit and unit != draft.unit and draft.stock and "stock" not in changes:
+        # A new unit: a weight stock is restated, any other is asked again.
+        changes["stock"] = (number_text(convert(Decimal(draft.stock), draft.unit, unit))
+                            if same_measure(draft.unit, unit) else None)
     return replace(draft, **changes), problems, set(changes)
 
 

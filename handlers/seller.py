@@ -178,6 +178,9 @@ async def sell_step(turn: Turn) -> Reply | None:
         return Reply(CANCELLED, intent="cancel")
     if state is SellForm.confirm and turn.understanding.intent == "confirm":
         return await publish(turn, draft)
+    if turn.understanding.intent == "confirm" and turn.session.get("question"):
+        turn.notes.append(STILL_OPEN)
+        return None  # a yes to the buyer's question (a restock alert) asked meanwhile
     if turn.understanding.intent in ELSEWHERE or _buys(turn):
         turn.notes.append(STILL_OPEN)  # answered below; the draft waits
         return None
