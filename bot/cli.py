@@ -116,6 +116,7 @@ def cmd_sellers_codes(args: argparse.Namespace, config: Config) -> int:
     db = Database(config.db.path)
     try:
         db.call(schema.migrate)
+        db.call(sellers.issue_claim_codes)  # sellers loaded another way (the demo) get one too
         codes = db.call(sellers.unclaimed_codes)
     finally:
         db.close()

@@ -194,8 +194,9 @@ def claim(conn: sqlite3.Connection, openid: str, code: str, now: float) -> Claim
     chat merges into the claimed one: its listings (renumbered after the claimed
     seller's) and orders move over, so later imports keep them together."""
     with transaction(conn):
-        recent = conn.execute("SELECT count(*) FROM claim_failures WHERE openid = ? AND at > ?",
-                              (openid, now - CLAIM_WINDOW_SECONDS)).fetchone()[0]
+        conn.execute("DELETE FROM claim_failures WHERE at <= ?", (now - CLAIM_WINDOW_SECONDS,))
+        recent = conn.execute("SELECT count(*) FROM claim_failures WHERE openid = ?",
+                              (openid,)).fetchone()[0]
         if recent >= CLAIM_TRIES:
             return Claim("throttled")
         row = conn.execute("SELECT seller_id, claimed_at FROM claim_codes WHERE code = ?",
