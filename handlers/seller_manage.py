@@ -15,7 +15,7 @@ import handlers.order
 from db import listings, media, sellers
 from db.sellers import OwnListing
 from handlers.context import Turn
-from handlers.listing_draft import (Draft, number_text, price_problem, stock_problem, to_fen,
+from handlers.listing_draft import (Draft, price_problem, stock_problem, to_fen,
                                     yuan)
 from handlers.notices import notify_restocks
 from handlers.router import Router, intent_is

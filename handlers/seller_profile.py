@@ -135,7 +135,8 @@ def _elsewhere(turn: Turn, field: str) -> bool:
 
 # -- 我的资料 ----------------------------------------------------------------
 
-@router.on(lambda turn: turn.inbound.kind in ("text", "voice") and asks_for_profile(turn.inbound.text))
+@router.on(lambda turn: turn.inbound.kind in ("text", "voice")
+           and asks_for_profile(turn.inbound.text))
 async def show_profile(turn: Turn) -> Reply:
     seller = await turn.services.db.run(sellers.by_openid, turn.inbound.openid)
     return Reply(card(seller) if seller else NOT_SELLER, intent="profile")

@@ -105,7 +105,7 @@ def _place_prefix(word: str) -> str | None:
     lex = lexicons.lexicon()
     for size in (4, 3, 2):
         head, rest = word[:size], word[size:]
-        if head in lex.regions and len(rest) >= 1 and (rest in lex.products or _ends_in_product(rest)):
+        if head in lex.regions and rest and (rest in lex.products or _ends_in_product(rest)):
             return head
     return None
 
@@ -176,7 +176,8 @@ _LONGEST_JUNK_RUN = 40  # cues and fillers in front of goods are never longer th
 
 
 def _words_at(text: str, position: int, vocabulary: frozenset[str]) -> list[str]:
-    return [text[position:end] for end in range(position + 1, min(len(text), position + _LONGEST_WORD) + 1)
+    last = min(len(text), position + _LONGEST_WORD)
+    return [text[position:end] for end in range(position + 1, last + 1)
             if text[position:end] in vocabulary]
 
 
