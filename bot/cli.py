@@ -18,6 +18,8 @@ from bot.config import Config, ConfigError
 
 Command = Callable[[argparse.Namespace, Config], int]
 ROOT = Path(__file__).resolve().parent.parent
+NLU_EVAL = ROOT / "tests" / "data" / "nlu.jsonl"
+SELLER_EVAL = ROOT / "tests" / "data" / "seller_eval.jsonl"
 
 
 class CliError(Exception):
@@ -73,7 +75,7 @@ def _print_banner(config: Config) -> None:
 
 
 def cmd_import(args: argparse.Namespace, config: Config) -> int:
-    from db import Database, listings, schema
+    from db import Database, listings, schema, sellers
     from db.catalogue import CatalogueError, read
     from nlp import segment
 
@@ -88,10 +90,88 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
         db.call(listings.reindex_stale)
         result = db.call(listings.import_rows, rows, args.replace,
                          _progress if len(rows) >= 1000 else None, os.cpu_count() or 1)
+        codes = db.call(sellers.issue_claim_codes)
     finally:
         db.close()
     print(f"imported {len(rows)} rows: {result.created} new, {result.updated} updated, "
           f"{result.delisted} delisted")
+    if codes:
+        print("claim codes for new sellers (each seller sends 认领 CODE to take over their"
+              " listings; python -m bot sellers codes lists the unclaimed ones):")
+        _print_codes(codes)
+    return 0
+
+
+def _print_codes(codes: Sequence[Any]) -> None:
+    from nlp.seller import mask_phone
+
+    for code in codes:
+        phone = mask_phone(code.phone) or "no phone"
+        print(f"  {code.code}  {one_line(code.name, 40)}  {phone}  {code.listings} listings")
+
+
+def cmd_sellers_codes(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, schema, sellers
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        db.call(sellers.issue_claim_codes)  # sellers loaded another way (the demo) get one too
+        codes = db.call(sellers.unclaimed_codes)
+    finally:
+        db.close()
+    if not codes:
+        print("no unclaimed claim codes")
+    _print_codes(codes)
+    return 0
+
+
+def cmd_listings(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        if args.listings_verb == "pending":
+            return _listings_pending(db)
+        return _listings_decide(db, args.id, args.listings_verb == "approve", args.reason or "")
+    finally:
+        db.close()
+
+
+def _listings_pending(db: Any) -> int:
+    from db import moderation
+
+    rows = db.call(moderation.pending)
+    if not rows:
+        print("no listings waiting for review")
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M")
+        price = f"¥{r.price_fen // 100}.{r.price_fen % 100:02d}/{one_line(r.unit, 8)}"
+        print(f"{r.id:>6}  {when}  {one_line(r.title, 60)}  {price}  stock {r.stock}"
+              f"  {one_line(r.origin, 40) or '-'}  {'photo' if r.photo else 'no photo'}"
+              f"  seller {one_line(r.seller, 40)}")
+    return 0
+
+
+def _listings_decide(db: Any, listing_id: int, approve: bool, reason: str) -> int:
+    from db import moderation, restock
+    from handlers.notices import restock_notice, review_notice
+
+    if not approve and not reason.strip():
+        raise CliError("reject: --reason TEXT is required; the seller is told why")
+    outcome, review = db.call(moderation.decide, listing_id, approve, reason.strip(),
+                              review_notice, time.time())
+    if outcome == "missing":
+        raise CliError(f"listing {listing_id}: no such listing")
+    if outcome == "not pending":
+        raise CliError(f"listing {listing_id}: not waiting for review")
+    told = "; the seller is notified" if review and review.openid else "; the seller has no chat"
+    print(f"listing {listing_id} {outcome}: {one_line(review.title if review else '')}{told}")
+    if approve:
+        alerts = db.call(restock.notify_due, restock_notice)
+        if alerts:
+            print(f"{alerts} restock alert(s) queued for buyers waiting for it")
     return 0
 
 
@@ -253,17 +333,19 @@ def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from nlp import load
-    from nlp.evaluate import evaluate, render
+    from nlp.evaluate import evaluate, evaluate_listings, render, render_listings
 
-    path = Path(args.file)
+    path = Path(args.file or (SELLER_EVAL if args.seller else NLU_EVAL))
     try:
         examples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                     if line.strip()]
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot read the labelled set ({exc})") from None
     load()
-    report = evaluate(examples)
-    print(render(report, args.max_errors))
+    if args.seller:
+        print(render_listings(evaluate_listings(examples), args.max_errors))
+    else:
+        print(render(evaluate(examples), args.max_errors))
     return 0
 
 
@@ -344,9 +426,35 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("id", type=int, metavar="ID")
     _config_options(retry, nested=True)
 
+    seller_cmd = verbs.add_parser("sellers", help="sellers: unclaimed claim codes")
+    seller_verbs = seller_cmd.add_subparsers(dest="sellers_verb", required=True, metavar="ACTION")
+    codes = seller_verbs.add_parser("codes", help="claim codes not used yet, one per imported seller")
+    _config_options(codes)
+    codes.set_defaults(func=cmd_sellers_codes)
+
+    listing_cmd = verbs.add_parser("listings", help="moderation: pending, approve ID, reject ID")
+    listing_verbs = listing_cmd.add_subparsers(dest="listings_verb", required=True,
+                                               metavar="ACTION")
+    pending = listing_verbs.add_parser("pending", help="listings waiting for review, oldest first")
+    _config_options(pending)
+    approve = listing_verbs.add_parser("approve", help="put a pending listing live; tells the seller")
+    approve.add_argument("id", type=int, metavar="ID")
+    _config_options(approve)
+    reject = listing_verbs.add_parser("reject", help="turn a pending listing down with a reason")
+    reject.add_argument("id", type=int, metavar="ID")
+    reject.add_argument("--reason", required=True, metavar="TEXT",
+                        help="why, in Chinese: the seller reads it")
+    _config_options(reject)
+    for sub in (pending, approve, reject):
+        sub.set_defaults(func=cmd_listings, reason=None, id=0)
+
     nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
-    nlu_eval.add_argument("file", nargs="?", default=str(ROOT / "tests" / "data" / "nlu.jsonl"),
-                          metavar="FILE", help="JSON lines of {text, intent, slots}")
+    nlu_eval.add_argument("file", nargs="?", metavar="FILE",
+                          help="JSON lines of {text, intent, slots} (default tests/data/nlu.jsonl);"
+                               " with --seller {text, title, price, unit, stock, origin}"
+                               " (default tests/data/seller_eval.jsonl)")
+    nlu_eval.add_argument("--seller", action="store_true",
+                          help="one-shot listing messages: accuracy per field and the failures")
     nlu_eval.add_argument("--max-errors", type=int, default=100)
     nlu_eval.set_defaults(func=cmd_nlu_eval, needs_config=False)
 

@@ -53,6 +53,7 @@ class DbConfig:
 @dataclass(frozen=True)
 class ListingsConfig:
     require_review: bool = False
+    banned_words_file: str = ""  # empty: the bundled nlp/data/banned_words.txt
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,9 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     config = Config(**sections, demo=demo)
     validate_aes_key("wechat.encoding_aes_key", config.wechat.encoding_aes_key)
     validate_aes_key("wechat.previous_encoding_aes_key", config.wechat.previous_encoding_aes_key)
+    banned = config.listings.banned_words_file
+    if banned and not Path(banned).is_file():
+        raise ConfigError(f"listings.banned_words_file: {banned} is not a readable file")
     if config.deadline.seconds <= 0:
         raise ConfigError("deadline.seconds: must be positive")
     for key in ("link_days", "confirm_hours", "complete_days"):
@@ -333,3 +337,16 @@ def with_link_secret(config: Config) -> Config:
         tmp.replace(path)
     secret = path.read_text(encoding="utf-8").strip()
     return replace(config, server=replace(config.server, link_secret=secret))
+
+
+BUNDLED_BANNED_WORDS = Path(__file__).resolve().parent.parent / "nlp" / "data" / "banned_words.txt"
+
+
+def banned_words(config: Config) -> frozenset[str]:
+    """Words listings may not contain: one per line, '#' comments; read once at start-up."""
+    path = Path(config.listings.banned_words_file or BUNDLED_BANNED_WORDS)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"listings.banned_words_file: cannot read {path} ({exc})") from None
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))

@@ -18,12 +18,13 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 import handlers
-from bot.config import Config
+from bot.config import Config, banned_words
 from bot.outbox import simulated
 from bot.protocol import text_reply
 from db import Database, dedupe, messages, outbox, quota, users
 from db.database import transaction
 from db.outbox import Message
+from handlers.context import PhotoStore
 from handlers.types import MAX_REPLY_BYTES, Inbound, Reply, utf8_len
 from nlp import Understanding, understand
 
@@ -101,7 +102,8 @@ HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
 
 class Pipeline:
     def __init__(self, config: Config, db: Database, handle: HandleFn = handlers.handle,
-                 wake_outbox: Callable[[], None] = lambda: None) -> None:
+                 wake_outbox: Callable[[], None] = lambda: None,
+                 photos: PhotoStore | None = None) -> None:
         self.config = config
         self.db = db
         self.handle = handle
@@ -109,9 +111,11 @@ class Pipeline:
         self.stats: Counter[str] = Counter()
         self.owner = owner_name()
         self.wake_outbox = wake_outbox
-        self.services = handlers.Services(db, config.server.public_url, config.server.link_secret,
-                                          ranking=config.ranking, orders=config.orders,
-                                          wake_outbox=wake_outbox)
+        self.services = handlers.Services(
+            db, config.server.public_url, config.server.link_secret, ranking=config.ranking,
+            orders=config.orders, wake_outbox=wake_outbox,
+            require_review=config.listings.require_review, banned_words=banned_words(config),
+            photos=photos)
         self._background: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()
 

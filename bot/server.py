@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot import protocol
 from bot.config import Config
+from bot.media import MediaStore, media_folder
 from bot.outbox import Sender
 from bot.pipeline import HandleFn, Pipeline, owner_name
 from bot.protocol import MAX_BODY_BYTES, Rejected
@@ -63,8 +64,9 @@ async def _startup(app: web.Application) -> None:
     if wechat.app_id and wechat.app_secret:
         state.api = WeChatAPI(state.config, state.db)
     state.sender = Sender(state.config, state.db, state.api, owner=owner_name())
+    photos = MediaStore(media_folder(state.config.db.path), state.api)
     state.pipeline = Pipeline(state.config, state.db, wake_outbox=state.sender.wake,
-                              **({"handle": state.handle} if state.handle else {}))
+                              photos=photos, **({"handle": state.handle} if state.handle else {}))
     await state.db.run(listings.reindex_stale)
     state.sender.start()
     state.tasks.append(asyncio.create_task(_housekeeping(state)))

@@ -33,6 +33,10 @@ EARLY_REFRESH_SECONDS = 300
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
+class MediaTooLarge(Exception):
+    """A media file over the caller's limit; reading stopped there."""
+
+
 class WeChatAPIError(Exception):
     """A refusal or failure. `unknown` is set when the request may have reached WeChat
     but no answer came back (a timeout, a dropped connection, a garbled answer): the
@@ -221,3 +225,49 @@ class WeChatAPI:
         """Replace the account's menu with one click button per {name, key}."""
         await self.call("menu/create", {"button": [
             {"type": "click", "name": button["name"], "key": button["key"]} for button in buttons]})
+
+    # -- media -------------------------------------------------------------
+
+    async def get_media(self, media_id: str, max_bytes: int) -> bytes:
+        """A temporary media file's bytes (an image message's MediaId lives 3 days).
+
+        The API answers raw bytes on success and a JSON errcode on failure; a token
+        error refetches the token once, like call(). Raises MediaTooLarge past max_bytes.
+        """
+        token, generation = await self._current_token()
+        body = await self._get_bytes("media/get", token, media_id, max_bytes)
+        data = self._json_error(body)
+        if data is not None and errcode_of(data) in TOKEN_ERRORS:
+            token, _ = await self._current_token(refused=generation)
+            body = await self._get_bytes("media/get", token, media_id, max_bytes)
+            data = self._json_error(body)
+        if data is not None:
+            self._checked("media/get", data if errcode_of(data) else {**data, "errcode": -1})
+        return body
+
+    @staticmethod
+    def _json_error(body: bytes) -> dict[str, Any] | None:
+        """An image never starts with '{': such a body is the API's JSON error answer."""
+        if not body.lstrip().startswith(b"{"):
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return {"errcode": NETWORK_ERROR, "errmsg": "garbled media answer"}
+        return data if isinstance(data, dict) else {"errcode": NETWORK_ERROR}
+
+    async def _get_bytes(self, path: str, token: str, media_id: str, max_bytes: int) -> bytes:
+        url = f"{self.base}/{path}"
+        try:
+            async with self._http().get(url, params={"access_token": token, "media_id": media_id},
+                                        timeout=TIMEOUT) as response:
+                if (response.content_length or 0) > max_bytes:
+                    raise MediaTooLarge(f"{response.content_length} bytes")
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body.extend(chunk)
+                    if len(body) > max_bytes:
+                        raise MediaTooLarge(f"over {max_bytes} bytes")
+                return bytes(body)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise WeChatAPIError(NETWORK_ERROR, f"{type(exc).__name__} calling {url}") from None

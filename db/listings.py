@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 import multiprocessing
@@ -11,8 +12,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
+from db import media, outbox, sellers
 from db.catalogue import CatalogueRow
 from db.database import transaction
+from db.sellers import OwnListing
 from nlp import segment
 from nlp.goods import goods_terms, search_parts, weight_factor
 
@@ -178,7 +181,7 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
     conn.executemany("INSERT OR IGNORE INTO import_keep (sku) VALUES (?)", ((s,) for s in keep))
     cursor = conn.execute(
         "UPDATE listings SET status = 'delisted', updated_at = ? WHERE status != 'delisted'"
-        " AND sku NOT IN (SELECT sku FROM import_keep)",
+        " AND source = 'import' AND sku NOT IN (SELECT sku FROM import_keep)",
         (now,),
     )
     conn.execute("DELETE FROM import_keep")
@@ -363,3 +366,124 @@ def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int
 
 def count_live(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM listings WHERE status = 'live'").fetchone()[0]
+
+
+# -- listings sellers create and change by chat -------------------------------
+# Indexed through prepare() and _write_index() like an import: one indexing path.
+
+@dataclass(frozen=True)
+class NewListing:
+    title: str
+    price_fen: int
+    unit: str
+    stock: int
+    origin: str
+    category: str = ""
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    id: int
+    number: int
+    status: str
+    seller_id: int
+
+
+def create(conn: sqlite3.Connection, openid: str, new: NewListing, pending: bool,
+           now: float | None = None) -> Created:
+    """A seller's listing, live or waiting for review, and the seller on a first listing."""
+    now = time.time() if now is None else now
+    entry = prepare(new.title, new.category, (), "", new.origin, new.unit)
+    status = "pending" if pending else "live"
+    with transaction(conn):
+        seller = sellers.ensure(conn, openid, now)
+        number = sellers.next_number(conn, seller.id)
+        listing_id = conn.execute(
+            "INSERT INTO listings (sku, seller_id, title, category, price_fen, unit, stock, origin,"
+            " status, created_at, updated_at, product, weight_factor, index_version, seller_no,"
+            " photo, source, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " 'chat', ?) RETURNING id",
+            (f"chat-{secrets.token_hex(8)}", seller.id, new.title,
+             new.category, new.price_fen, new.unit, new.stock, new.origin, status, now, now,
+             entry.product, entry.weight_factor, INDEX_VERSION, number, new.photo,
+             "pending" if pending else None)).fetchone()[0]
+        _write_index(conn, listing_id, entry, fresh=True)
+    return Created(listing_id, number, status, seller.id)
+
+
+# Columns a seller may change; the ones that feed the search index re-index the row.
+CHANGEABLE = ("title", "price_fen", "unit", "stock", "origin", "status", "review", "review_note",
+              "photo")
+_INDEXED = {"title", "unit", "origin"}
+
+
+def change(conn: sqlite3.Connection, seller_id: int, number: int, changes: dict[str, object],
+           now: float | None = None) -> tuple[OwnListing, OwnListing] | None:
+    """Change the seller's listing `number` (before, after); None when the seller has no
+    such listing, so nobody can touch another seller's goods."""
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    now = time.time() if now is None else now
+    with transaction(conn):
+        before = sellers.own_listing(conn, seller_id, number)
+        if before is None:
+            return None
+        if changes:
+            assignments = ", ".join(f"{name} = :{name}" for name in changes)
+            conn.execute(f"UPDATE listings SET {assignments}, updated_at = :now WHERE id = :id",
+                         {**changes, "now": now, "id": before.id})
+        if _INDEXED & set(changes):
+            row = conn.execute("SELECT title, category, tags, description, origin, unit"
+                               " FROM listings WHERE id = ?", (before.id,)).fetchone()
+            entry = prepare(row["title"], row["category"], json.loads(row["tags"]),
+                            row["description"], row["origin"], row["unit"])
+            _write_index(conn, before.id, entry, fresh=False)
+            conn.execute("UPDATE listings SET product = ?, weight_factor = ? WHERE id = ?",
+                         (entry.product, entry.weight_factor, before.id))
+        after = sellers.own_listing(conn, seller_id, number)
+    assert after is not None
+    return before, after
+
+
+@dataclass(frozen=True)
+class StockOut:
+    listing_id: int
+    number: int | None
+    title: str
+    openid: str
+
+
+def take_stock(conn: sqlite3.Connection, listing_id: int, quantity: int,
+               compose: Callable[[StockOut], tuple[str, dict[str, str]]],
+               now: float | None = None) -> bool:
+    """Take `quantity` off a listing's stock if it is there (call inside the transaction
+    that records why, an order). Reaching 0 queues the seller's stock_out notice in that
+    same transaction. False: not enough stock, nothing changed."""
+    now = time.time() if now is None else now
+    row = conn.execute("UPDATE listings SET stock = stock - ?, updated_at = ? WHERE id = ?"
+                       " AND stock >= ? RETURNING stock, seller_no, title, seller_id",
+                       (quantity, now, listing_id, quantity)).fetchone()
+    if row is None:
+        return False
+    if row["stock"] == 0:
+        seller = sellers.get(conn, row["seller_id"])
+        if seller and seller.openid:
+            text, fields = compose(StockOut(listing_id, row["seller_no"], row["title"],
+                                            seller.openid))
+            outbox.enqueue(conn, "stock_out", seller.openid, text,
+                           f"stock_out:{listing_id}:{now!r}", fields, now)
+    return True
+
+
+def add_views(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> None:
+    """Buyers were shown these offers."""
+    conn.executemany("UPDATE listings SET views = views + 1 WHERE id = ?",
+                     [(listing_id,) for listing_id in listing_ids])
+
+
+def photo_url(conn: sqlite3.Connection, listing_id: int) -> str | None:
+    """Where the listing's photo is served on our own host (/media/NAME), or None."""
+    row = conn.execute("SELECT photo FROM listings WHERE id = ?", (listing_id,)).fetchone()
+    return media.url_path(row["photo"]) if row else None

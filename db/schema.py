@@ -223,7 +223,39 @@ CREATE TRIGGER order_events_are_kept BEFORE DELETE ON order_events
 BEGIN SELECT RAISE(ABORT, 'order history is never deleted'); END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6)
+# v7: sellers who run their shop by chat: profiles, one-time claim codes for imported
+# sellers, stable per-seller listing numbers, photos, views and moderation.
+V7 = """
+ALTER TABLE sellers ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE sellers ADD COLUMN onboarding TEXT NOT NULL DEFAULT 'new';  -- new | done
+ALTER TABLE listings ADD COLUMN seller_no INTEGER;      -- the seller's own number (1, 2 ...)
+ALTER TABLE listings ADD COLUMN photo TEXT;             -- a file name under media/
+ALTER TABLE listings ADD COLUMN views INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE listings ADD COLUMN source TEXT NOT NULL DEFAULT 'import';  -- import | chat
+ALTER TABLE listings ADD COLUMN review TEXT;            -- NULL, pending, approved, rejected
+ALTER TABLE listings ADD COLUMN review_note TEXT;       -- why it was rejected
+CREATE UNIQUE INDEX listings_seller_no ON listings(seller_id, seller_no);
+CREATE INDEX listings_review ON listings(review, status);
+CREATE TABLE claim_codes (
+    code TEXT PRIMARY KEY,
+    seller_id INTEGER NOT NULL UNIQUE REFERENCES sellers(id),
+    created_at REAL NOT NULL,
+    claimed_at REAL
+);
+CREATE TABLE claim_failures (
+    openid TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX claim_failures_openid ON claim_failures(openid, at);
+CREATE TABLE media (
+    name TEXT PRIMARY KEY,                -- sha256 of the bytes plus the extension
+    content_type TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -11,16 +11,24 @@ from db import meta, orders, outbox
 from db.database import transaction
 
 SESSION_IDLE_SECONDS = 30 * 60
+# An expired session comes back once under this key, so a handler can tell the user
+# what was dropped (a half-filled form); it is never saved.
+EXPIRED_KEY = "expired"
 
 
 def load_session(conn: sqlite3.Connection, openid: str, now: float | None = None) -> dict[str, Any]:
-    """The user's session state; an idle one has expired but keeps the location."""
+    """The user's session state; an idle one has expired (its old state is handed back
+    once under EXPIRED_KEY) but keeps the location."""
     now = time.time() if now is None else now
     row = conn.execute("SELECT state, latitude, longitude, updated_at FROM sessions "
                        "WHERE openid = ?", (openid,)).fetchone()
     if row is None:
         return {}
-    state = json.loads(row["state"]) if now - row["updated_at"] <= SESSION_IDLE_SECONDS else {}
+    saved = json.loads(row["state"])
+    if now - row["updated_at"] <= SESSION_IDLE_SECONDS:
+        state = saved
+    else:
+        state = {EXPIRED_KEY: saved} if saved else {}
     if row["latitude"] is not None:
         state["location"] = [row["latitude"], row["longitude"]]
     return state
@@ -30,6 +38,7 @@ def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any],
                  now: float | None = None) -> None:
     now = time.time() if now is None else now
     state = dict(state)
+    state.pop(EXPIRED_KEY, None)
     location = state.pop("location", None) or [None, None]
     conn.execute(
         "INSERT INTO sessions (openid, state, latitude, longitude, updated_at) VALUES (?, ?, ?, ?, ?)"
@@ -53,6 +62,7 @@ _ERASE = (
     "DELETE FROM restock_alerts WHERE openid = ?",
     "DELETE FROM cs_quota WHERE openid = ?",
     "UPDATE sellers SET openid = NULL WHERE openid = ?",
+    "DELETE FROM claim_failures WHERE openid = ?",
 )
 
 

@@ -92,6 +92,7 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
                                                                  outcome="no_match")
     # Later pages continue what was shown: the same product, when the named one sold out.
     _remember(turn, found.request, page, shown + [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label())
             if found.sold_out else FOUND)
@@ -202,6 +203,7 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
         yuan = f"¥{cheapest // 100}.{cheapest % 100:02d}"
         return Reply(NOT_CHEAPER.format(price=yuan), intent="refine", outcome="no_match")
     _remember(turn, previous, page, [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine")
 

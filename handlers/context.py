@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from db import Database
 from handlers.ranking import Weights
-from handlers.types import Inbound
+from handlers.types import Inbound, Photo
 from nlp import Understanding
+
+
+class PhotoStore(Protocol):
+    """Fetches an image message's bytes through the media API and keeps them (bot/media.py).
+    Raises handlers.types.PhotoError; the handler layer itself never does HTTP."""
+
+    async def fetch(self, media_id: str) -> Photo: ...
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class Services:
     orders: OrderSettings = OrderSettings()
     # Tells the outbox sender that a notice was queued; it also polls, so this only saves time.
     wake_outbox: Callable[[], None] = lambda: None
+    require_review: bool = False  # [listings] require_review
+    banned_words: frozenset[str] = frozenset()  # [listings] banned_words_file
+    photos: PhotoStore | None = None  # None: no API configured, photos cannot be fetched
 
 
 @dataclass
@@ -37,3 +47,5 @@ class Turn:
     services: Services
     session: dict[str, Any] = field(default_factory=dict)
     now: float = 0.0
+    # Lines that lead the reply, whichever handler answers (a form that expired).
+    notes: list[str] = field(default_factory=list)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, orders, segment, shapes
+from nlp import numbers, orders, segment, seller, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -437,6 +437,9 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     bare = _BARE_CHOICE.match(norm) if context.get("page") else None
     if bare:
         return Understanding("choose", {"index": int(numbers.to_decimal(bare.group("n")) or 0)})
+    numbered = seller.numbered_command(norm)  # 下架 2, 给2号加图: a listing number, not a choice
+    if numbered:
+        return Understanding("update_listing", *numbered)
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest))

@@ -23,9 +23,10 @@ def setup(app: web.Application, config: Config) -> None:
                          autoescape=jinja2.select_autoescape(default=True),
                          undefined=jinja2.StrictUndefined)
     app.router.add_static("/static/", STATIC, name="static", append_version=True)
-    from web import order
+    from web import media, order
 
     order.add_routes(app)
+    media.add_routes(app)
     if config.simulator_on:
         from web import simulator
 
