@@ -34,6 +34,7 @@ class Offer:
     seller: str
     stock: int
     status: str
+    photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
 INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
@@ -343,10 +344,12 @@ def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | 
 def get(conn: sqlite3.Connection, listing_id: int) -> Offer | None:
     row = conn.execute(
         "SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.stock,"
-        " l.status FROM listings AS l JOIN sellers AS s ON s.id = l.seller_id WHERE l.id = ?",
-        (listing_id,),
+        " l.status, l.photo FROM listings AS l JOIN sellers AS s ON s.id = l.seller_id"
+        " WHERE l.id = ?", (listing_id,),
     ).fetchone()
-    return Offer(**dict(row)) if row else None
+    if row is None:
+        return None
+    return Offer(**{**dict(row), "photo": media.url_path(row["photo"])})
 
 
 def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int, float]:
@@ -455,8 +458,11 @@ class StockOut:
     openid: str
 
 
+StockOutCompose = Callable[[StockOut], tuple[str, dict[str, str]]]
+
+
 def take_stock(conn: sqlite3.Connection, listing_id: int, quantity: int,
-               compose: Callable[[StockOut], tuple[str, dict[str, str]]],
+               compose: StockOutCompose,
                now: float | None = None) -> bool:
     """Take `quantity` off a listing's stock if it is there (call inside the transaction
     that records why, an order). Reaching 0 queues the seller's stock_out notice in that

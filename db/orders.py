@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from db import outbox
+from db import listings, outbox
 from db.database import transaction
 
 STATUSES = ("placed", "confirmed", "shipped", "completed", "cancelled")
@@ -221,8 +221,10 @@ class Gone:
 
 
 def place(conn: sqlite3.Connection, new: NewOrder, now: float, compose: Compose,
+          stock_out: listings.StockOutCompose,
           number: Callable[[float], str] = order_number) -> Placed | SoldOut | Gone:
-    """Take the stock and record the order with its notices, or change nothing."""
+    """Take the stock and record the order with its notices (the seller's stock_out
+    too, when this order takes the last unit), or change nothing."""
     with transaction(conn):
         before = conn.execute("SELECT id FROM orders WHERE form_key = ?",
                               (new.form_key,)).fetchone()
@@ -232,10 +234,8 @@ def place(conn: sqlite3.Connection, new: NewOrder, now: float, compose: Compose,
                                " FROM listings WHERE id = ?", (new.listing_id,)).fetchone()
         if listing is None or listing["status"] != "live":
             return Gone()
-        taken = conn.execute("UPDATE listings SET stock = stock - ? WHERE id = ?"
-                             " AND status = 'live' AND stock >= ?",
-                             (new.quantity, new.listing_id, new.quantity)).rowcount
-        if taken != 1:
+        # Still live: BEGIN IMMEDIATE holds the write lock since the check above.
+        if not listings.take_stock(conn, new.listing_id, new.quantity, stock_out, now):
             return SoldOut(listing["stock"])
         order_id = _insert(conn, new, listing, now, number)
         placed = Event(None, "placed", "buyer")

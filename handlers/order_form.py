@@ -18,6 +18,7 @@ from db import orders
 from db.orders import Gone, NewOrder, Placed, SoldOut
 from handlers.context import Services
 from handlers.links import LinkClaims
+from handlers.notices import stock_out_notice
 from handlers.order_notices import composer
 from nlp.goods import weight_factor
 
@@ -108,7 +109,8 @@ async def place(services: Services, claims: LinkClaims, form_key: str,
                    quantity=checked.quantity, name=checked.values["name"], phone=checked.phone,
                    address=checked.values["address"], note=checked.values["note"],
                    form_key=form_key)
-    result = await services.db.run(orders.place, new, time.time(), composer(services))
+    result = await services.db.run(orders.place, new, time.time(), composer(services),
+                                   stock_out_notice)
     if isinstance(result, Placed) and result.fresh:
         services.wake_outbox()
     return result

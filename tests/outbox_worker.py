@@ -2,11 +2,13 @@
 
     python -m tests.outbox_worker DB API_BASE GO_FILE LEASE_SECONDS
 
-Waits for GO_FILE to exist, drains until nothing is queued, prints how many it handled.
+Says it is ready (GO_FILE.ready.PID), waits for GO_FILE to exist, drains until
+nothing is queued, prints how many it handled.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +28,7 @@ async def main(db_path: str, api_base: str, go: Path, lease: float) -> int:
     db = Database(db_path)
     api = WeChatAPI(config, db)
     sender = Sender(config, db, api, owner_name(), lease_seconds=lease)
+    go.with_name(f"{go.name}.ready.{os.getpid()}").touch()
     while not go.exists():  # both workers start together, so both get work
         await asyncio.sleep(0.005)
     handled = 0

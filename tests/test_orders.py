@@ -17,6 +17,7 @@ from bot.server import housekeep
 from db import Database, listings, orders, schema
 from db.orders import Changed, NewOrder, Notice, Placed
 from handlers import links
+from handlers.notices import stock_out_notice
 from handlers.order import notify_seller_backlog
 from tests.conftest import ROOT, Bot
 from tests.orders_kit import BUYER, LINK, base, get, link_seller, order, post, sql
@@ -352,7 +353,7 @@ def test_order_numbers_are_readable_and_a_clash_draws_again(tmp_path: Path) -> N
         drawn = iter(["20261202-AAAA22", "20261202-AAAA22", "20261202-BBBB33"])
         placed = [db.call(orders.place, NewOrder(1, "b", 1, "张三", "13812345678", "某地某路1号",
                                                  "", f"key{n}"), 0.0, lambda o, e: [],
-                          lambda now: next(drawn)) for n in range(2)]
+                          stock_out_notice, lambda now: next(drawn)) for n in range(2)]
         assert [p.order.order_no for p in placed if isinstance(p, Placed)] == [
             "20261202-AAAA22", "20261202-BBBB33"]
         assert db.call(lambda c: c.execute("SELECT stock FROM listings").fetchone()[0]) == 8
@@ -393,3 +394,32 @@ def test_reliability_counts_completed_against_seller_and_system_cancellations(
         assert db.call(listings.reliability, [1, 2]) == {1: 3 / 5}
     finally:
         db.close()
+
+
+async def test_the_order_that_takes_the_last_unit_tells_the_seller(bot: Bot) -> None:
+    link_seller(bot.config, SELLER, SELLER_ID)
+    sql(bot.config, "UPDATE listings SET stock = 3 WHERE sku = 'T-MUER-1'")
+    await order(bot, "buyer_last", quantity=2)
+    assert sql(bot.config, "SELECT count(*) FROM outbox WHERE kind = 'stock_out'") == [(0,)]
+    await order(bot, "buyer_last2", quantity=1)
+    assert _stock(bot) == 0
+    assert sql(bot.config, "SELECT openid FROM outbox WHERE kind = 'stock_out'") == [
+        (SELLER_ID,)]
+    notice = await bot.say("在吗", openid=SELLER_ID)
+    assert "卖完" in notice or "库存" in notice
+
+
+async def test_orders_placed_before_a_claim_reach_the_seller_who_claims(bot: Bot) -> None:
+    from db import sellers
+
+    number = await order(bot, "buyer_early", quantity=1)
+    assert sql(bot.config, "SELECT count(*) FROM outbox") == [(0,)]  # nobody to tell yet
+    db = Database(bot.config.db.path)
+    try:
+        codes = {c.name: c.code for c in db.call(sellers.issue_claim_codes)}
+    finally:
+        db.close()
+    claimed = await bot.say(f"认领 {codes[SELLER]}", openid=SELLER_ID)
+    assert "认领成功" in claimed
+    told = claimed + await bot.say("在吗", openid=SELLER_ID)
+    assert f"新订单 {number}" in told and "13812345678" in told

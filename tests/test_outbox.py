@@ -320,6 +320,8 @@ async def test_two_processes_drain_one_database_with_no_double_send(tmp_path, fa
     fake.delay = 0.02
     go = tmp_path / "go"
     workers = [_worker(config.db.path, fake.api_base, go) for _ in range(2)]
+    # Both loaded and waiting before either may start, so both get work.
+    await until(lambda: len(list(tmp_path.glob("go.ready.*"))) == 2, limit=60)
     go.touch()
     handled = [int(await _communicate(w)) for w in workers]
     texts = [m["data"]["first"]["value"] for m in fake.templates]

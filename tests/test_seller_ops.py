@@ -2,6 +2,8 @@
 moderation with its notices, and the banned-word list; real server, real SQLite."""
 from __future__ import annotations
 
+import re
+
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -77,6 +79,11 @@ async def test_a_photo_during_the_form_is_fetched_stored_and_served(tmp_path, fa
             assert response.status == 200 and response.content_type == "image/jpeg"
             assert await response.read() == JPEG
             assert response.headers["X-Content-Type-Options"] == "nosniff"
+        # A buyer finds it, and its order page shows the photo from our own host.
+        found = await running.say("我想买土豆", openid="buyer_photo")
+        path = re.findall(r'<a href="http://shop\.example(/o/[^"]+)">', found)[0]
+        async with running.session.get(running.server.make_url(path)) as response:
+            assert f'<img class="photo" src="/media/{name}"' in await response.text()
     finally:
         await stop_bot(running)
     assert "access_token=TOKEN-1" in fake.requests[-1][2] and "media_id=MEDIA-1" in fake.requests[-1][2]

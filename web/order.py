@@ -69,7 +69,7 @@ def _form(request: web.Request, offer: Offer, values: dict[str, str],
     total = yuan(offer.price_fen * quantity) if quantity else "—"
     return aiohttp_jinja2.render_template("order.html", request, {
         "offer": offer, "price": f"{yuan(offer.price_fen)}/{offer.unit}", "total": total,
-        "values": values, "errors": errors, "photo_url": None,
+        "values": values, "errors": errors, "photo_url": offer.photo,
         "form_field": links.form_field(secret, request.match_info["token"])}, status=status)
 
 
