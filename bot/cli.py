@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import config as configuration
 from bot.config import Config, ConfigError
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace, Config], int]
 ROOT = Path(__file__).resolve().parent.parent
+NLU_EVAL = ROOT / "tests" / "data" / "nlu.jsonl"
+SELLER_EVAL = ROOT / "tests" / "data" / "seller_eval.jsonl"
 
 
 class CliError(Exception):
@@ -34,10 +36,12 @@ def load_config(args: argparse.Namespace) -> Config:
     return configuration.load(args.config)
 
 
-def _config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH",
+def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """--config and --demo; a nested parser must not reset what its parent parsed."""
+    keep = {"default": argparse.SUPPRESS} if nested else {}
+    parser.add_argument("--config", metavar="PATH", **keep,
                         help="config file (default: $BOT_CONFIG, then ./bot.toml)")
-    parser.add_argument("--demo", action="store_true",
+    parser.add_argument("--demo", action="store_true", **keep,
                         help="use the embedded demo: credentials and SQLite under data/")
 
 
@@ -100,7 +104,7 @@ def _print_banner(config: Config, demo_admin: tuple[str, str] | None = None) -> 
 
 
 def cmd_import(args: argparse.Namespace, config: Config) -> int:
-    from db import Database, listings, schema
+    from db import Database, listings, schema, sellers
     from db.catalogue import CatalogueError, read
     from nlp import segment
 
@@ -115,10 +119,88 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
         db.call(listings.reindex_stale)
         result = db.call(listings.import_rows, rows, args.replace,
                          _progress if len(rows) >= 1000 else None, os.cpu_count() or 1)
+        codes = db.call(sellers.issue_claim_codes)
     finally:
         db.close()
     print(f"imported {len(rows)} rows: {result.created} new, {result.updated} updated, "
           f"{result.delisted} delisted")
+    if codes:
+        print("claim codes for new sellers (each seller sends 认领 CODE to take over their"
+              " listings; python -m bot sellers codes lists the unclaimed ones):")
+        _print_codes(codes)
+    return 0
+
+
+def _print_codes(codes: Sequence[Any]) -> None:
+    from nlp.seller import mask_phone
+
+    for code in codes:
+        phone = mask_phone(code.phone) or "no phone"
+        print(f"  {code.code}  {one_line(code.name, 40)}  {phone}  {code.listings} listings")
+
+
+def cmd_sellers_codes(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, schema, sellers
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        db.call(sellers.issue_claim_codes)  # sellers loaded another way (the demo) get one too
+        codes = db.call(sellers.unclaimed_codes)
+    finally:
+        db.close()
+    if not codes:
+        print("no unclaimed claim codes")
+    _print_codes(codes)
+    return 0
+
+
+def cmd_listings(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        if args.listings_verb == "pending":
+            return _listings_pending(db)
+        return _listings_decide(db, args.id, args.listings_verb == "approve", args.reason or "")
+    finally:
+        db.close()
+
+
+def _listings_pending(db: Any) -> int:
+    from db import moderation
+
+    rows = db.call(moderation.pending)
+    if not rows:
+        print("no listings waiting for review")
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r.updated_at).strftime("%Y-%m-%d %H:%M")
+        price = f"¥{r.price_fen // 100}.{r.price_fen % 100:02d}/{one_line(r.unit, 8)}"
+        print(f"{r.id:>6}  {when}  {one_line(r.title, 60)}  {price}  stock {r.stock}"
+              f"  {one_line(r.origin, 40) or '-'}  {'photo' if r.photo else 'no photo'}"
+              f"  seller {one_line(r.seller, 40)}")
+    return 0
+
+
+def _listings_decide(db: Any, listing_id: int, approve: bool, reason: str) -> int:
+    from db import moderation, restock
+    from handlers.notices import restock_notice, review_notice
+
+    if not approve and not reason.strip():
+        raise CliError("reject: --reason TEXT is required; the seller is told why")
+    outcome, review = db.call(moderation.decide, listing_id, approve, reason.strip(),
+                              review_notice, time.time())
+    if outcome == "missing":
+        raise CliError(f"listing {listing_id}: no such listing")
+    if outcome == "not pending":
+        raise CliError(f"listing {listing_id}: not waiting for review")
+    told = "; the seller is notified" if review and review.openid else "; the seller has no chat"
+    print(f"listing {listing_id} {outcome}: {one_line(review.title if review else '')}{told}")
+    if approve:
+        alerts = db.call(restock.notify_due, restock_notice)
+        if alerts:
+            print(f"{alerts} restock alert(s) queued for buyers waiting for it")
     return 0
 
 
@@ -245,7 +327,8 @@ def cmd_report_demand(args: argparse.Namespace, config: Config) -> int:
     if args.csv:
         sys.stdout.write(demand.to_csv(groups, days))
         return 0
-    labels = {"product": "product", "region": "region", "band": "price band"}
+    labels = {"product": "product", "region": "wanted from", "city": "buyer in",
+              "band": "price band"}
     shown = [d for d in demand.DIMENSIONS if d in by]
     headers = [*(labels[d] for d in shown), "requests", "buyers", "waiting", f"daily ({days[0]}..)",
                "last"]
@@ -364,6 +447,50 @@ def cmd_admin_list_users(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def one_line(text: str, width: int = 160) -> str:
+    """User text on one terminal line, at most `width` columns: newlines, escape codes
+    and bidi controls cannot forge output (see bot/term.py)."""
+    from bot import term
+
+    return term.clip(term.safe(text), width)
+
+
+def cmd_outbox(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, outbox, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        if args.outbox_verb == "retry":
+            return _outbox_retry(db, args.id)
+        rows = db.call(outbox.listing, args.state, args.kind, args.user, args.limit)
+    finally:
+        db.close()
+    if not rows:
+        print("no messages")
+    for m in rows:
+        when = dt.datetime.fromtimestamp(m.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        how = m.channel or m.reason or ""
+        print(f"{m.id:>6}  {when}  {m.state:<7} {m.kind:<14} {m.openid}  tries {m.attempts}"
+              f"  {how}")
+        print(f"        {one_line(m.text) or '(text erased)'}")
+        if m.last_error:
+            print(f"        last error: {one_line(m.last_error)}")
+    return 0
+
+
+def _outbox_retry(db: Any, message_id: int) -> int:
+    from db import outbox
+
+    result = db.call(outbox.retry, message_id, time.time())
+    if result != "queued":
+        why = {"missing": "no such message", "not dropped": "only dropped messages can be retried",
+               "erased": "the user unsubscribed and the text was erased"}[result]
+        raise CliError(f"outbox message {message_id}: {why}")
+    print(f"outbox message {message_id} queued again; a running server sends it within seconds")
+    return 0
+
+
 def cmd_menu_push(args: argparse.Namespace, config: Config) -> int:
     from bot.wechat_api import WeChatAPI, WeChatAPIError
     from db import Database, schema
@@ -428,21 +555,29 @@ def cmd_bench_console(args: argparse.Namespace, config: Config) -> int:
     return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples)
 
 
+def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
+    from bench.orders import run_orders_bench
+
+    return asyncio.run(run_orders_bench(args.orders, args.concurrency, args.stock))
+
+
 def cmd_nlu_eval(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from nlp import load
-    from nlp.evaluate import evaluate, render
+    from nlp.evaluate import evaluate, evaluate_listings, render, render_listings
 
-    path = Path(args.file)
+    path = Path(args.file or (SELLER_EVAL if args.seller else NLU_EVAL))
     try:
         examples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                     if line.strip()]
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot read the labelled set ({exc})") from None
     load()
-    report = evaluate(examples)
-    print(render(report, args.max_errors))
+    if args.seller:
+        print(render_listings(evaluate_listings(examples), args.max_errors))
+    else:
+        print(render(evaluate(examples), args.max_errors))
     return 0
 
 
@@ -515,8 +650,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_verbs = report.add_subparsers(dest="report_verb", required=True, metavar="NAME")
     demand = report_verbs.add_parser("demand", help="what buyers asked for and nobody sells")
     demand.add_argument("--days", type=int, default=7, help="window ending today (default 7)")
-    demand.add_argument("--by", default="product,region,band",
-                        help="grouping: a comma-separated choice of product, region, band")
+    demand.add_argument("--by", default="product,region,city,band",
+                        help="grouping: a comma-separated choice of product, region (wanted "
+                             "from), city (where the buyer is), band (price)")
     demand.add_argument("--limit", type=int, default=200, help="at most this many groups")
     demand.add_argument("--csv", action="store_true", help="CSV (with a column per day)")
     _config_options(demand)
@@ -550,9 +686,47 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(push)
     push.set_defaults(func=cmd_menu_push)
 
+    out = verbs.add_parser("outbox", help="messages the bot sends on its own: list, retry")
+    out.add_argument("--state", choices=["queued", "pending", "sent", "shown", "dropped"])
+    out.add_argument("--kind", help="late_reply, restock, order_new, order_status, ...")
+    out.add_argument("--user", metavar="OPENID", help="only this recipient")
+    out.add_argument("--limit", type=int, default=50)
+    _config_options(out)
+    out.set_defaults(func=cmd_outbox, outbox_verb=None)
+    out_verbs = out.add_subparsers(dest="outbox_verb", metavar="ACTION")
+    retry = out_verbs.add_parser("retry", help="queue a dropped message again")
+    retry.add_argument("id", type=int, metavar="ID")
+    _config_options(retry, nested=True)
+
+    seller_cmd = verbs.add_parser("sellers", help="sellers: unclaimed claim codes")
+    seller_verbs = seller_cmd.add_subparsers(dest="sellers_verb", required=True, metavar="ACTION")
+    codes = seller_verbs.add_parser("codes", help="claim codes not used yet, one per imported seller")
+    _config_options(codes)
+    codes.set_defaults(func=cmd_sellers_codes)
+
+    listing_cmd = verbs.add_parser("listings", help="moderation: pending, approve ID, reject ID")
+    listing_verbs = listing_cmd.add_subparsers(dest="listings_verb", required=True,
+                                               metavar="ACTION")
+    pending = listing_verbs.add_parser("pending", help="listings waiting for review, oldest first")
+    _config_options(pending)
+    approve = listing_verbs.add_parser("approve", help="put a pending listing live; tells the seller")
+    approve.add_argument("id", type=int, metavar="ID")
+    _config_options(approve)
+    reject = listing_verbs.add_parser("reject", help="turn a pending listing down with a reason")
+    reject.add_argument("id", type=int, metavar="ID")
+    reject.add_argument("--reason", required=True, metavar="TEXT",
+                        help="why, in Chinese: the seller reads it")
+    _config_options(reject)
+    for sub in (pending, approve, reject):
+        sub.set_defaults(func=cmd_listings, reason=None, id=0)
+
     nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
-    nlu_eval.add_argument("file", nargs="?", default=str(ROOT / "tests" / "data" / "nlu.jsonl"),
-                          metavar="FILE", help="JSON lines of {text, intent, slots}")
+    nlu_eval.add_argument("file", nargs="?", metavar="FILE",
+                          help="JSON lines of {text, intent, slots} (default tests/data/nlu.jsonl);"
+                               " with --seller {text, title, price, unit, stock, origin}"
+                               " (default tests/data/seller_eval.jsonl)")
+    nlu_eval.add_argument("--seller", action="store_true",
+                          help="one-shot listing messages: accuracy per field and the failures")
     nlu_eval.add_argument("--max-errors", type=int, default=100)
     nlu_eval.set_defaults(func=cmd_nlu_eval, needs_config=False)
 
@@ -587,6 +761,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="keep the generated database here (reused when it has enough rows)")
     console.add_argument("--samples", type=int, default=200, help="timed requests per page kind")
     console.set_defaults(func=cmd_bench_console, needs_config=False)
+    order_bench = bench_verbs.add_parser("orders", help="order page submits that take stock")
+    order_bench.add_argument("--orders", type=int, default=500)
+    order_bench.add_argument("--concurrency", type=int, default=20)
+    order_bench.add_argument("--stock", type=int, help="units on sale (default: one per order)")
+    order_bench.set_defaults(func=cmd_bench_orders, needs_config=False)
     return parser
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from db.outbox import KINDS as OUTBOX_KINDS
+from handlers.context import OrderSettings as OrdersConfig
 from handlers.ranking import Weights as RankingConfig
 
 DEMO_DIR = Path("data")
@@ -54,6 +56,7 @@ class DbConfig:
 @dataclass(frozen=True)
 class ListingsConfig:
     require_review: bool = False
+    banned_words_file: str = ""  # empty: the bundled nlp/data/banned_words.txt
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,23 @@ class MenuConfig:
 
 
 @dataclass(frozen=True)
+class TemplateConfig:
+    """[notify.templates.KIND]: a template message for one outbox kind."""
+    kind: str
+    template_id: str
+    fields: tuple[tuple[str, str], ...]  # (template key, "{field}" format over the message)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    templates: tuple[TemplateConfig, ...] = ()
+
+    def template(self, kind: str) -> TemplateConfig | None:
+        return next((t for t in self.templates if t.kind == kind), None)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     wechat: WechatConfig = field(default_factory=WechatConfig)
@@ -89,7 +109,9 @@ class Config:
     deadline: DeadlineConfig = field(default_factory=DeadlineConfig)
     menu: MenuConfig = field(default_factory=MenuConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)  # defined with the ranking
+    orders: OrdersConfig = field(default_factory=OrdersConfig)  # defined with the services
     demo: bool = False
 
     @property
@@ -105,7 +127,8 @@ class Config:
 _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
-    "simulator": SimulatorConfig, "ranking": RankingConfig,
+    "simulator": SimulatorConfig, "notify": NotifyConfig, "ranking": RankingConfig,
+    "orders": OrdersConfig,
 }
 
 
@@ -120,7 +143,8 @@ def _coerce(name: str, value: Any, expected: type) -> Any:
     if name == "server.trusted_proxies":
         return _coerce_networks(name, value)
     if expected is tuple:
-        return _coerce_menu(name, value)
+        return _coerce_templates(name, value) if name == "notify.templates" else (
+            _coerce_menu(name, value))
     if type(value) is not expected:
         raise ConfigError(f"{name}: expected {expected.__name__}, got {type(value).__name__}")
     return value
@@ -149,6 +173,34 @@ def _coerce_networks(name: str, value: Any) -> tuple[str, ...]:
         except ValueError:
             raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
     return tuple(item.strip() for item in value)
+
+
+_TEMPLATE_KEYS = {"template_id", "fields", "url"}
+
+
+def _coerce_templates(name: str, value: Any) -> tuple[TemplateConfig, ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected tables [notify.templates.KIND]")
+    return tuple(_template(f"{name}.{kind}", kind, table) for kind, table in value.items())
+
+
+def _template(name: str, kind: str, table: Any) -> TemplateConfig:
+    if kind not in OUTBOX_KINDS:
+        raise ConfigError(f"{name}: unknown kind; one of {', '.join(OUTBOX_KINDS)}")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: expected a table")
+    unknown = sorted(set(table) - _TEMPLATE_KEYS)
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]}: unknown key")
+    template_id, fields_, url = table.get("template_id"), table.get("fields"), table.get("url", "")
+    if not isinstance(template_id, str) or not template_id:
+        raise ConfigError(f"{name}.template_id: expected a non-empty string")
+    if not isinstance(fields_, dict) or not fields_ or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields_.items()):
+        raise ConfigError(f"{name}.fields: expected a table of template key = \"{{field}}\"")
+    if not isinstance(url, str):
+        raise ConfigError(f"{name}.url: expected a string")
+    return TemplateConfig(kind, template_id, tuple(fields_.items()), url)
 
 
 def _parse_env(name: str, raw: str, expected: type) -> Any:
@@ -213,8 +265,14 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     config = Config(**sections, demo=demo)
     validate_aes_key("wechat.encoding_aes_key", config.wechat.encoding_aes_key)
     validate_aes_key("wechat.previous_encoding_aes_key", config.wechat.previous_encoding_aes_key)
+    banned = config.listings.banned_words_file
+    if banned and not Path(banned).is_file():
+        raise ConfigError(f"listings.banned_words_file: {banned} is not a readable file")
     if config.deadline.seconds <= 0:
         raise ConfigError("deadline.seconds: must be positive")
+    for key in ("link_days", "confirm_hours", "complete_days"):
+        if getattr(config.orders, key) <= 0:
+            raise ConfigError(f"orders.{key}: must be a positive whole number")
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     return config
@@ -305,3 +363,16 @@ def with_link_secret(config: Config) -> Config:
         tmp.replace(path)
     secret = path.read_text(encoding="utf-8").strip()
     return replace(config, server=replace(config.server, link_secret=secret))
+
+
+BUNDLED_BANNED_WORDS = Path(__file__).resolve().parent.parent / "nlp" / "data" / "banned_words.txt"
+
+
+def banned_words(config: Config) -> frozenset[str]:
+    """Words listings may not contain: one per line, '#' comments; read once at start-up."""
+    path = Path(config.listings.banned_words_file or BUNDLED_BANNED_WORDS)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"listings.banned_words_file: cannot read {path} ({exc})") from None
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))

@@ -1,5 +1,5 @@
-"""The middleware around the handlers: de-duplication, the reply deadline, pending
-replies, customer-service delivery and the message log.
+"""The middleware around the handlers: de-duplication, the reply deadline, the
+outbox's pending messages in replies, and the message log.
 
 respond() returns the plain reply XML ('' means answer `success`).
 """
@@ -18,10 +18,13 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 import handlers
-from bot.config import Config
+from bot.config import Config, banned_words
+from bot.outbox import simulated
 from bot.protocol import text_reply
-from bot.wechat_api import WeChatAPI, WeChatAPIError
-from db import Database, dedupe, messages, pending, quota, restock, users
+from db import Database, dedupe, messages, outbox, quota, users
+from db.database import transaction
+from db.outbox import Message
+from handlers.context import PhotoStore
 from handlers.types import MAX_REPLY_BYTES, Inbound, Reply, utf8_len
 from nlp import Understanding, understand
 
@@ -29,12 +32,12 @@ log = logging.getLogger("bot.pipeline")
 
 POLL_SECONDS = 0.05
 PENDING_HEAD = "刚才的消息回复晚了，补在这里："
-PENDING_BUDGET = 1000
+MORE_WAITING = "（还有{count}条消息，回复「消息」查看）"
 ERROR_TEXT = "抱歉，系统开小差了😣 请稍后再试一次。"
-RESTOCK_TEXT = "🔔 您关注的{product}到货了：{title} {price}。回复「我想买{product}」看看吧。"
 
 
-def _owner() -> str:
+def owner_name() -> str:
+    """Who holds a lease: host, process and a random part, unique across restarts."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -45,6 +48,53 @@ def describe(inbound: Inbound) -> str:
     if inbound.kind in ("text", "voice"):
         return inbound.text
     return f"[{inbound.kind}]"
+
+
+def shown_text(message: Message) -> str:
+    """How a pending message reads at the head of a reply."""
+    return f"{PENDING_HEAD}\n{message.text}" if message.kind == "late_reply" else message.text
+
+
+def _joined(parts: list[str]) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def compose(reply_text: str, waiting: list[Message]) -> tuple[str, list[int]]:
+    """Pending messages, oldest first and each whole, ahead of the reply, within 2,000 bytes.
+
+    The reply itself is never cut; messages that do not fit wait for a later reply,
+    announced by one line.
+    """
+    blocks: list[str] = []
+    shown: list[int] = []
+    for position, message in enumerate(waiting):
+        left = len(waiting) - position - 1
+        more = [MORE_WAITING.format(count=left)] if left else []
+        if utf8_len(_joined([*blocks, shown_text(message), *more, reply_text])) > MAX_REPLY_BYTES:
+            break
+        blocks.append(shown_text(message))
+        shown.append(message.id)
+    left = len(waiting) - len(shown)
+    more_line = MORE_WAITING.format(count=left)
+    if left and utf8_len(_joined([*blocks, more_line, reply_text])) <= MAX_REPLY_BYTES:
+        blocks.append(more_line)
+    return _joined([*blocks, reply_text]), shown
+
+
+def finish_reply(conn: Any, key: str, openid: str, reply_text: str,
+                 message: BaseMessage, now: float) -> tuple[str, str]:
+    """Compose, mark what was shown and store the reply in one transaction.
+
+    Returns (plain XML, text). A crash before the commit leaves the pending
+    messages pending; after it, a retry gets this exact reply back.
+    """
+    with transaction(conn):
+        waiting = outbox.pending_for(conn, openid) if reply_text else []
+        text, shown = compose(reply_text, waiting)
+        plain = text_reply(message, text)
+        outbox.mark_shown(conn, shown, now)
+        dedupe.finish(conn, key, plain)
+    return plain, text
 
 
 def _understood(understanding: Understanding | None) -> dict[str, Any] | None:
@@ -59,17 +109,21 @@ HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
 
 
 class Pipeline:
-    def __init__(self, config: Config, db: Database, api: WeChatAPI | None = None,
-                 handle: HandleFn = handlers.handle) -> None:
+    def __init__(self, config: Config, db: Database, handle: HandleFn = handlers.handle,
+                 wake_outbox: Callable[[], None] = lambda: None,
+                 photos: PhotoStore | None = None) -> None:
         self.config = config
         self.db = db
-        self.api = api
         self.handle = handle
         # How each delivery was resolved (acquired, done, busy, deadline): for operators and tests.
         self.stats: Counter[str] = Counter()
-        self.owner = _owner()
-        self.services = handlers.Services(db, config.server.public_url, config.server.link_secret,
-                                          config.ranking)
+        self.owner = owner_name()
+        self.wake_outbox = wake_outbox
+        self.services = handlers.Services(
+            db, config.server.public_url, config.server.link_secret, ranking=config.ranking,
+            orders=config.orders, wake_outbox=wake_outbox,
+            require_review=config.listings.require_review, banned_words=banned_words(config),
+            photos=photos)
         self._background: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()
 
@@ -96,6 +150,7 @@ class Pipeline:
 
     async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float) -> str:
         key = inbound.dedupe_key
+        await self._open_window(inbound)
         renewer = self._spawn(self._renew(key))
         work = asyncio.create_task(self._handle(inbound))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
@@ -109,9 +164,8 @@ class Pipeline:
             late.add_done_callback(self._late.discard)
             return ""
         try:
-            text = await self._compose(inbound, reply)
-            plain = text_reply(message, text)
-            await self.db.run(dedupe.finish, key, plain)
+            plain, text = await self.db.run(finish_reply, key, inbound.openid, reply.render(),
+                                            message, time.time())
         finally:
             renewer.cancel()
         await self._log(inbound, reply, text, started, reply.outcome)
@@ -139,67 +193,31 @@ class Pipeline:
             return understand(inbound.text, session)
         return Understanding("event" if inbound.kind == "event" else "other")
 
-    async def _compose(self, inbound: Inbound, reply: Reply) -> str:
-        """The reply, preceded by any replies that missed an earlier deadline."""
-        if not reply.render():
-            return ""
-        earlier = await self.db.run(pending.take, inbound.openid, PENDING_BUDGET)
-        if not earlier:
-            return reply.render()
-        prefix = "\n\n".join(earlier)
-        return prefix + "\n\n" + reply.render(MAX_REPLY_BYTES - utf8_len(prefix) - 2)
+    async def _open_window(self, inbound: Inbound) -> None:
+        """A user message or trigger event lets customer-service messages out for a while."""
+        if not self.config.wechat.customer_service or simulated(inbound.openid):
+            return
+        if inbound.kind == "event" and not inbound.is_trigger_event:
+            return
+        kind = "event" if inbound.is_trigger_event else "message"
+        await self.db.run(quota.register, inbound.dedupe_key, inbound.openid, kind,
+                          float(inbound.created_at))
 
     # -- past the deadline -------------------------------------------------
 
     async def _finish_late(self, work: asyncio.Task[Reply], inbound: Inbound, started: float,
                            renewer: asyncio.Task[Any]) -> None:
+        """The reply is late: it leaves through the outbox, whatever channel that finds."""
         try:
             reply = await work
         finally:
             renewer.cancel()
-        text = reply.render()
-        if text and not await self._send_customer_service(inbound, text):
-            await self.db.run(pending.add, inbound.openid, f"{PENDING_HEAD}\n{text}")
+        text = reply.render(outbox.MAX_TEXT_BYTES)
+        if text:
+            await self.db.run(outbox.enqueue, "late_reply", inbound.openid, text,
+                              f"late:{inbound.dedupe_key}")
+            self.wake_outbox()
         await self._log(inbound, reply, text, started, "deadline")
-
-    async def _send_customer_service(self, inbound: Inbound, text: str) -> bool:
-        kind = "event" if inbound.is_trigger_event else "message"
-        return await self._customer_service(inbound.openid, text, inbound.dedupe_key, kind,
-                                            float(inbound.created_at))
-
-    async def _customer_service(self, openid: str, text: str, key: str, kind: str,
-                                trigger_at: float) -> bool:
-        """Deliver through the customer-service API when it is on and the quota allows."""
-        if not (self.config.wechat.customer_service and self.api):
-            return False
-        if openid.startswith("sim_"):
-            return False  # simulated users are never sent to the real platform
-        allowed = await self.db.run(quota.take, key, openid, kind, trigger_at, time.time())
-        if not allowed:
-            return False
-        try:
-            await self.api.send_text(openid, text)
-        except WeChatAPIError as exc:
-            log.warning("customer-service send refused (%s): keeping the reply pending", exc.errcode)
-            await self.db.run(quota.refund, key)
-            return False
-        return True
-
-    async def notify_restocks(self) -> int:
-        """Tell each buyer waiting for a product, once, that a listing of it is live."""
-        told = 0
-        for due in await self.db.run(restock.due):
-            if not await self.db.run(restock.mark_notified, due.alert_id):
-                continue  # another process told them
-            price = f"¥{due.price_fen // 100}.{due.price_fen % 100:02d}/{due.unit}"
-            text = RESTOCK_TEXT.format(product=due.product, title=due.title, price=price)
-            last_seen = await self.db.run(messages.last_seen, due.openid)
-            sent = last_seen is not None and await self._customer_service(
-                due.openid, text, f"restock:{due.alert_id}", "message", last_seen)
-            if not sent:
-                await self.db.run(pending.add, due.openid, text)
-            told += 1
-        return told
 
     # -- plumbing ----------------------------------------------------------
 

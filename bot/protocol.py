@@ -173,7 +173,8 @@ def to_inbound(message: BaseMessage) -> Inbound | None:
                        latitude=_float(message.location_x), longitude=_float(message.location_y),
                        **base)
     if kind == "image":
-        return Inbound(kind="image", msg_id=str(message.id), **base)
+        return Inbound(kind="image", msg_id=str(message.id),
+                       media_id=str(getattr(message, "media_id", "") or ""), **base)
     if kind == "event":
         return _event_inbound(message, base)
     return None

@@ -11,14 +11,18 @@ from aiohttp import web
 
 from bot import protocol
 from bot.config import Config
-from bot.pipeline import HandleFn, Pipeline
+from bot.media import MediaStore, media_folder
+from bot.outbox import Sender
+from bot.pipeline import HandleFn, Pipeline, owner_name
 from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
-from db import Database, dedupe, listings, messages, schema
-from db.catalogue import read as read_catalogue
-from nlp import segment
 import web as web_pages
+from db import Database, dedupe, listings, messages, quota, schema
+from db.catalogue import read as read_catalogue
+from handlers.notices import notify_restocks
+from handlers.order import close_due as close_due_orders
+from nlp import segment
 
 log = logging.getLogger("bot.server")
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "db" / "demo_catalogue.json"
@@ -59,10 +63,13 @@ async def _startup(app: web.Application) -> None:
     wechat = state.config.wechat
     if wechat.app_id and wechat.app_secret:
         state.api = WeChatAPI(state.config, state.db)
-    state.pipeline = Pipeline(state.config, state.db, state.api,
-                              **({"handle": state.handle} if state.handle else {}))
+    state.sender = Sender(state.config, state.db, state.api, owner=owner_name())
+    photos = MediaStore(media_folder(state.config.db.path), state.api)
+    state.pipeline = Pipeline(state.config, state.db, wake_outbox=state.sender.wake,
+                              photos=photos, **({"handle": state.handle} if state.handle else {}))
     await state.db.run(listings.reindex_stale)
     await state.db.run(messages.backfill_index)
+    state.sender.start()
     state.tasks.append(asyncio.create_task(_housekeeping(state)))
     state.ready = True
 
@@ -74,18 +81,27 @@ async def _cleanup(app: web.Application) -> None:
         task.cancel()
     if state.pipeline:
         await state.pipeline.drain()
+    if state.sender:  # after the pipeline, so late replies it just queued still go out
+        await state.sender.stop()
     if state.api:
         await state.api.close()
     if state.owns_db:
         state.db.close()
 
 
+async def housekeep(state: AppState) -> None:
+    """Drop old keys and quota windows, close overdue orders, tell buyers about restocks."""
+    await state.db.run(dedupe.prune, time.time())
+    await state.db.run(quota.prune, time.time())
+    await close_due_orders(state.pipeline.services)  # may restock: before restock alerts
+    await notify_restocks(state.pipeline.services)
+
+
 async def _housekeeping(state: AppState) -> None:
-    """Every minute: drop old de-duplication keys, tell buyers about restocked goods."""
+    """Every minute, in every process: each step is safe to run concurrently."""
     while True:
         try:
-            await state.db.run(dedupe.prune, time.time())
-            await state.pipeline.notify_restocks()
+            await housekeep(state)
         except Exception:  # a busy database must not end the loop
             log.exception("housekeeping failed")
         await asyncio.sleep(PRUNE_SECONDS)

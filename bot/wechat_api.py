@@ -24,7 +24,8 @@ from db import Database, meta, transaction
 log = logging.getLogger("bot.wechat_api")
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid, malformed, expired token
-LOGGED_NOT_RETRIED = frozenset({45015, 45047})  # reply window over, customer-service quota
+# Reply window over, customer-service quota, not following, bad openid: logged, never retried.
+LOGGED_NOT_RETRIED = frozenset({45015, 45047, 43004, 40003})
 NETWORK_ERROR = -1
 FORCE_REFRESH_KEY = "force_refresh_at"
 FORCE_REFRESH_GAP_SECONDS = 30.0
@@ -32,11 +33,20 @@ EARLY_REFRESH_SECONDS = 300
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
+class MediaTooLarge(Exception):
+    """A media file over the caller's limit; reading stopped there."""
+
+
 class WeChatAPIError(Exception):
-    def __init__(self, errcode: int, errmsg: str = "") -> None:
+    """A refusal or failure. `unknown` is set when the request may have reached WeChat
+    but no answer came back (a timeout, a dropped connection, a garbled answer): the
+    message may or may not have been delivered, so it must not be sent again."""
+
+    def __init__(self, errcode: int, errmsg: str = "", unknown: bool = False) -> None:
         super().__init__(f"{errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.unknown = unknown
 
 
 def claim_force_refresh(conn: sqlite3.Connection, now: float) -> bool:
@@ -104,10 +114,13 @@ class WeChatAPI:
             async with self._http().post(url, data=body, params=params, headers=headers,
                                          timeout=TIMEOUT) as response:
                 data = json.loads(await response.read())
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
             raise WeChatAPIError(NETWORK_ERROR, f"{type(exc).__name__} calling {url}") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise WeChatAPIError(NETWORK_ERROR, f"{type(exc).__name__} calling {url}",
+                                 unknown=True) from None
         if not isinstance(data, dict):
-            raise WeChatAPIError(NETWORK_ERROR, f"unexpected answer from {url}")
+            raise WeChatAPIError(NETWORK_ERROR, f"unexpected answer from {url}", unknown=True)
         return data
 
     # -- access token ------------------------------------------------------
@@ -147,9 +160,12 @@ class WeChatAPI:
 
     async def _fetch_token(self, force: bool) -> None:
         wechat = self.config.wechat
-        data = await self._post(f"{self.base}/stable_token", {
-            "grant_type": "client_credential", "appid": wechat.app_id,
-            "secret": wechat.app_secret, "force_refresh": force})
+        try:
+            data = await self._post(f"{self.base}/stable_token", {
+                "grant_type": "client_credential", "appid": wechat.app_id,
+                "secret": wechat.app_secret, "force_refresh": force})
+        except WeChatAPIError as exc:  # no message went out while we had no token
+            raise WeChatAPIError(exc.errcode, exc.errmsg) from None
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             code = errcode_of(data) or NETWORK_ERROR
@@ -185,6 +201,8 @@ class WeChatAPI:
         if code == 0:
             return data
         message = str(data.get("errmsg", ""))
+        if code == NETWORK_ERROR:  # a garbled errcode: what happened is not known
+            raise WeChatAPIError(code, message or "garbled errcode", unknown=True)
         if code in LOGGED_NOT_RETRIED:
             log.warning("%s refused with %s (%s); not retried", path, code, message)
         raise WeChatAPIError(code, message)
@@ -194,7 +212,62 @@ class WeChatAPI:
         await self.call("message/custom/send",
                         {"touser": openid, "msgtype": "text", "text": {"content": content}})
 
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str],
+                            url: str = "") -> None:
+        """A template message: no 48 h window, but only templates the account has chosen."""
+        payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                   "data": {key: {"value": value} for key, value in data.items()}}
+        if url:
+            payload["url"] = url
+        await self.call("message/template/send", payload)
+
     async def create_menu(self, buttons: Iterable[dict[str, str]]) -> None:
         """Replace the account's menu with one click button per {name, key}."""
         await self.call("menu/create", {"button": [
             {"type": "click", "name": button["name"], "key": button["key"]} for button in buttons]})
+
+    # -- media -------------------------------------------------------------
+
+    async def get_media(self, media_id: str, max_bytes: int) -> bytes:
+        """A temporary media file's bytes (an image message's MediaId lives 3 days).
+
+        The API answers raw bytes on success and a JSON errcode on failure; a token
+        error refetches the token once, like call(). Raises MediaTooLarge past max_bytes.
+        """
+        token, generation = await self._current_token()
+        body = await self._get_bytes("media/get", token, media_id, max_bytes)
+        data = self._json_error(body)
+        if data is not None and errcode_of(data) in TOKEN_ERRORS:
+            token, _ = await self._current_token(refused=generation)
+            body = await self._get_bytes("media/get", token, media_id, max_bytes)
+            data = self._json_error(body)
+        if data is not None:
+            self._checked("media/get", data if errcode_of(data) else {**data, "errcode": -1})
+        return body
+
+    @staticmethod
+    def _json_error(body: bytes) -> dict[str, Any] | None:
+        """An image never starts with '{': such a body is the API's JSON error answer."""
+        if not body.lstrip().startswith(b"{"):
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return {"errcode": NETWORK_ERROR, "errmsg": "garbled media answer"}
+        return data if isinstance(data, dict) else {"errcode": NETWORK_ERROR}
+
+    async def _get_bytes(self, path: str, token: str, media_id: str, max_bytes: int) -> bytes:
+        url = f"{self.base}/{path}"
+        try:
+            async with self._http().get(url, params={"access_token": token, "media_id": media_id},
+                                        timeout=TIMEOUT) as response:
+                if (response.content_length or 0) > max_bytes:
+                    raise MediaTooLarge(f"{response.content_length} bytes")
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body.extend(chunk)
+                    if len(body) > max_bytes:
+                        raise MediaTooLarge(f"over {max_bytes} bytes")
+                return bytes(body)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise WeChatAPIError(NETWORK_ERROR, f"{type(exc).__name__} calling {url}") from None

@@ -16,18 +16,21 @@ PRICE_BANDS: tuple[tuple[int, str], ...] = (
 TOP_BAND = "200元以上"
 NO_PRICE = "未说价格"
 ANY_REGION = "不限产地"
+NO_CITY = "没说在哪"
 UNKNOWN_PRODUCT = "（没听懂货名）"
-DIMENSIONS = ("product", "region", "band")
+DIMENSIONS = ("product", "region", "city", "band")
 
 
 def record(conn: sqlite3.Connection, openid: str, text: str, product: str | None,
            origin: str | None = None, price_max_fen: int | None = None,
-           now: float | None = None) -> None:
-    """One request that found nothing; origin is the place the buyer named (云南)."""
+           buyer_city: str | None = None, now: float | None = None) -> None:
+    """One request that found nothing. origin is the place the goods should come from
+    (云南的); buyer_city is where the buyer is or wants it sent (我在上海, 寄到广州)."""
     conn.execute(
-        "INSERT INTO unmet_demand (openid, text, product, origin, price_max_fen, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (openid, text, product, origin, price_max_fen, time.time() if now is None else now),
+        "INSERT INTO unmet_demand (openid, text, product, origin, price_max_fen, buyer_city,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (openid, text, product, origin, price_max_fen, buyer_city,
+         time.time() if now is None else now),
     )
 
 
@@ -40,6 +43,7 @@ def _band_sql() -> str:
 _EXPRESSIONS = {
     "product": f"coalesce(nullif(product, ''), '{UNKNOWN_PRODUCT}')",
     "region": f"coalesce(nullif(origin, ''), '{ANY_REGION}')",
+    "city": f"coalesce(nullif(buyer_city, ''), '{NO_CITY}')",
     "band": _band_sql(),
 }
 
@@ -47,7 +51,8 @@ _EXPRESSIONS = {
 @dataclass
 class Group:
     product: str
-    region: str
+    region: str          # where the buyer wants it from
+    city: str            # where the buyer is
     band: str
     requests: int
     buyers: int
@@ -76,6 +81,7 @@ def groups(conn: sqlite3.Connection, since: float, until: float,
     found = {tuple(row[d] for d in by): Group(
         product=row["product"] if "product" in by else "",
         region=row["region"] if "region" in by else "",
+        city=row["city"] if "city" in by else "",
         band=row["band"] if "band" in by else "",
         requests=row["requests"], buyers=row["buyers"], last_at=row["last_at"]) for row in rows}
     daily = conn.execute(
@@ -110,11 +116,12 @@ def to_csv(found: list[Group], days: list[str],
     """
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["货品", "产地", "价位", "请求数", "买家数", "等待到货提醒", "最近一次",
-                     "买家原话", *days])
+    writer.writerow(["货品", "想要的产地", "买家所在地", "价位", "请求数", "买家数",
+                     "等待到货提醒", "最近一次", "买家原话", *days])
     for g in found:
         last = time.strftime("%Y-%m-%d %H:%M", time.localtime(g.last_at))
-        writer.writerow([_cell(g.product), _cell(g.region), _cell(g.band), g.requests,
+        writer.writerow([_cell(g.product), _cell(g.region), _cell(g.city), _cell(g.band),
+                         g.requests,
                          g.buyers, g.waiting, last, _cell(words(" / ".join(g.examples))),
                          *(g.trend.get(day, 0) for day in days)])
     return out.getvalue()

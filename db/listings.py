@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 import multiprocessing
@@ -11,10 +12,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
+from db import media, outbox, sellers
 from db.catalogue import CatalogueRow
 from db.database import transaction
+from db.sellers import OwnListing
 from nlp import segment
-from nlp.goods import goods_terms, weight_factor
+from nlp.goods import goods_terms, search_parts, weight_factor
 
 # bm25 column weights: title, category, tags, description, origin.
 FTS_WEIGHTS = (10.0, 2.0, 3.0, 1.0, 5.0)
@@ -31,9 +34,10 @@ class Offer:
     seller: str
     stock: int
     status: str
+    photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 7  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -49,7 +53,7 @@ class Prepared:
 
 def prepare(title: str, category: str, tags: Sequence[str], description: str, origin: str,
             unit: str) -> Prepared:
-    goods = goods_terms(title, category)
+    goods = goods_terms(title, category, tags)
     factor = weight_factor(unit)
     return Prepared(
         fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),
@@ -178,7 +182,7 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
     conn.executemany("INSERT OR IGNORE INTO import_keep (sku) VALUES (?)", ((s,) for s in keep))
     cursor = conn.execute(
         "UPDATE listings SET status = 'delisted', updated_at = ? WHERE status != 'delisted'"
-        " AND sku NOT IN (SELECT sku FROM import_keep)",
+        " AND source = 'import' AND sku NOT IN (SELECT sku FROM import_keep)",
         (now,),
     )
     conn.execute("DELETE FROM import_keep")
@@ -199,6 +203,9 @@ class SearchSpec:
     goods: tuple[Goods, ...] = ()              # any of these
     categories: tuple[str, ...] = ()           # any of these in the goods column
     words: tuple[str, ...] = ()                # each must match somewhere (fallback)
+    title_words: tuple[str, ...] = ()          # each must be in the title (白心 in 白心火龙果)
+    title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
+    title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
     attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
     price_min_fen: int | None = None
@@ -208,10 +215,12 @@ class SearchSpec:
     quantity: float | None = None              # a total budget is spread over this many units
     exclude: tuple[int, ...] = ()
     cap: int = 30                              # candidates ranked exactly
+    sold_out: bool = False                     # live listings with no stock instead
 
     @property
     def empty(self) -> bool:
-        return not (self.goods or self.categories or self.words)
+        return not (self.goods or self.categories or self.words or self.title_any
+                    or self.attributes)
 
 
 @dataclass(frozen=True)
@@ -235,7 +244,7 @@ def _any(terms: Sequence[str]) -> str:
 
 def _word(word: str) -> str:
     """A word as a whole, or through all of its search-mode parts (赣南脐橙 = 赣南 脐橙)."""
-    parts = [p for p in segment.search_terms(word) if p != word]
+    parts = search_parts(word)
     whole = _quote(word)
     return f"({whole} OR ({' AND '.join(_quote(p) for p in parts)}))" if parts else whole
 
@@ -257,9 +266,17 @@ def match_expression(spec: SearchSpec) -> str:
         alternatives.append(clause)
     if spec.categories:
         alternatives.append("category : " + _any(spec.categories))
+    if spec.title_any:
+        titled = "title : (" + " OR ".join(_word(w) for w in spec.title_any) + ")"
+        if spec.title_unless:  # those the goods index knows were tried already
+            titled = f"({titled} NOT category : {_any(spec.title_unless)})"
+        alternatives.append(titled)
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))
+    clauses.extend(f"title : {_word(word)}" for word in spec.title_words if word.strip())
+    if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
+        clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods
         clauses.append("origin : " + _any(spec.origin))
     return " AND ".join(clause for clause in clauses if clause)
@@ -285,7 +302,8 @@ SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.
 FROM listings_fts
 JOIN listings AS l ON l.id = listings_fts.rowid
 JOIN sellers AS s ON s.id = l.seller_id
-WHERE listings_fts MATCH :match AND l.status = 'live' AND l.stock > 0
+WHERE listings_fts MATCH :match AND l.status = 'live'
+  AND (CASE WHEN :sold_out THEN l.stock = 0 ELSE l.stock > 0 END)
   AND (:per_jin = 0 OR l.weight_factor IS NOT NULL)
   AND (:unit IS NULL OR l.unit = :unit)
   AND (:low IS NULL OR (CASE WHEN :per_jin THEN l.price_fen / l.weight_factor
@@ -311,7 +329,7 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
     rows = conn.execute(_FIND_SQL.replace("{constraints}", constraints), {
         "match": match_expression(spec), "per_jin": int(spec.per_jin), "unit": spec.unit,
         "low": spec.price_min_fen, "high": spec.price_max_fen, "quantity": spec.quantity or 1,
-        "cap": spec.cap + len(spec.exclude), **extra})
+        "cap": spec.cap + len(spec.exclude), "sold_out": int(spec.sold_out), **extra})
     excluded = set(spec.exclude)
     return [Candidate(**{**dict(row), "assisted": bool(row["assisted"])})
             for row in rows if row["id"] not in excluded]
@@ -326,23 +344,152 @@ def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | 
 def get(conn: sqlite3.Connection, listing_id: int) -> Offer | None:
     row = conn.execute(
         "SELECT l.id, l.sku, l.title, l.price_fen, l.unit, l.origin, s.name AS seller, l.stock,"
-        " l.status FROM listings AS l JOIN sellers AS s ON s.id = l.seller_id WHERE l.id = ?",
-        (listing_id,),
+        " l.status, l.photo FROM listings AS l JOIN sellers AS s ON s.id = l.seller_id"
+        " WHERE l.id = ?", (listing_id,),
     ).fetchone()
-    return Offer(**dict(row)) if row else None
+    if row is None:
+        return None
+    return Offer(**{**dict(row), "photo": media.url_path(row["photo"])})
 
 
 def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int, float]:
-    """Share of each seller's closed orders that were fulfilled; sellers without any are absent."""
+    """Share of each seller's orders that completed, among those that completed or that
+    the seller (or the system, for want of a confirmation) cancelled. A buyer's or an
+    operator's cancellation says nothing about the seller. Sellers without any are absent."""
     if not seller_ids:
         return {}
     marks = ",".join("?" * len(seller_ids))
+    counted = "(status = 'completed' OR cancelled_by IN ('seller', 'system'))"
     rows = conn.execute(
-        f"SELECT seller_id, sum(status = 'fulfilled') * 1.0 / count(*) FROM orders"
-        f" WHERE seller_id IN ({marks}) AND status != 'placed' GROUP BY seller_id",
+        f"SELECT seller_id, sum(status = 'completed') * 1.0 / sum({counted}) FROM orders"
+        f" WHERE seller_id IN ({marks}) GROUP BY seller_id HAVING sum({counted}) > 0",
         list(seller_ids))
     return {row[0]: row[1] for row in rows}
 
 
 def count_live(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM listings WHERE status = 'live'").fetchone()[0]
+
+
+# -- listings sellers create and change by chat -------------------------------
+# Indexed through prepare() and _write_index() like an import: one indexing path.
+
+@dataclass(frozen=True)
+class NewListing:
+    title: str
+    price_fen: int
+    unit: str
+    stock: int
+    origin: str
+    category: str = ""
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    id: int
+    number: int
+    status: str
+    seller_id: int
+
+
+def create(conn: sqlite3.Connection, openid: str, new: NewListing, pending: bool,
+           now: float | None = None) -> Created:
+    """A seller's listing, live or waiting for review, and the seller on a first listing."""
+    now = time.time() if now is None else now
+    entry = prepare(new.title, new.category, (), "", new.origin, new.unit)
+    status = "pending" if pending else "live"
+    with transaction(conn):
+        seller = sellers.ensure(conn, openid, now)
+        number = sellers.next_number(conn, seller.id)
+        listing_id = conn.execute(
+            "INSERT INTO listings (sku, seller_id, title, category, price_fen, unit, stock, origin,"
+            " status, created_at, updated_at, product, weight_factor, index_version, seller_no,"
+            " photo, source, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " 'chat', ?) RETURNING id",
+            (f"chat-{secrets.token_hex(8)}", seller.id, new.title,
+             new.category, new.price_fen, new.unit, new.stock, new.origin, status, now, now,
+             entry.product, entry.weight_factor, INDEX_VERSION, number, new.photo,
+             "pending" if pending else None)).fetchone()[0]
+        _write_index(conn, listing_id, entry, fresh=True)
+    return Created(listing_id, number, status, seller.id)
+
+
+# Columns a seller may change; the ones that feed the search index re-index the row.
+CHANGEABLE = ("title", "price_fen", "unit", "stock", "origin", "status", "review", "review_note",
+              "photo")
+_INDEXED = {"title", "unit", "origin"}
+
+
+def change(conn: sqlite3.Connection, seller_id: int, number: int, changes: dict[str, object],
+           now: float | None = None) -> tuple[OwnListing, OwnListing] | None:
+    """Change the seller's listing `number` (before, after); None when the seller has no
+    such listing, so nobody can touch another seller's goods."""
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    now = time.time() if now is None else now
+    with transaction(conn):
+        before = sellers.own_listing(conn, seller_id, number)
+        if before is None:
+            return None
+        if changes:
+            assignments = ", ".join(f"{name} = :{name}" for name in changes)
+            conn.execute(f"UPDATE listings SET {assignments}, updated_at = :now WHERE id = :id",
+                         {**changes, "now": now, "id": before.id})
+        if _INDEXED & set(changes):
+            row = conn.execute("SELECT title, category, tags, description, origin, unit"
+                               " FROM listings WHERE id = ?", (before.id,)).fetchone()
+            entry = prepare(row["title"], row["category"], json.loads(row["tags"]),
+                            row["description"], row["origin"], row["unit"])
+            _write_index(conn, before.id, entry, fresh=False)
+            conn.execute("UPDATE listings SET product = ?, weight_factor = ? WHERE id = ?",
+                         (entry.product, entry.weight_factor, before.id))
+        after = sellers.own_listing(conn, seller_id, number)
+    assert after is not None
+    return before, after
+
+
+@dataclass(frozen=True)
+class StockOut:
+    listing_id: int
+    number: int | None
+    title: str
+    openid: str
+
+
+StockOutCompose = Callable[[StockOut], tuple[str, dict[str, str]]]
+
+
+def take_stock(conn: sqlite3.Connection, listing_id: int, quantity: int,
+               compose: StockOutCompose,
+               now: float | None = None) -> bool:
+    """Take `quantity` off a listing's stock if it is there (call inside the transaction
+    that records why, an order). Reaching 0 queues the seller's stock_out notice in that
+    same transaction. False: not enough stock, nothing changed."""
+    now = time.time() if now is None else now
+    row = conn.execute("UPDATE listings SET stock = stock - ?, updated_at = ? WHERE id = ?"
+                       " AND stock >= ? RETURNING stock, seller_no, title, seller_id",
+                       (quantity, now, listing_id, quantity)).fetchone()
+    if row is None:
+        return False
+    if row["stock"] == 0:
+        seller = sellers.get(conn, row["seller_id"])
+        if seller and seller.openid:
+            text, fields = compose(StockOut(listing_id, row["seller_no"], row["title"],
+                                            seller.openid))
+            outbox.enqueue(conn, "stock_out", seller.openid, text,
+                           f"stock_out:{listing_id}:{now!r}", fields, now)
+    return True
+
+
+def add_views(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> None:
+    """Buyers were shown these offers."""
+    conn.executemany("UPDATE listings SET views = views + 1 WHERE id = ?",
+                     [(listing_id,) for listing_id in listing_ids])
+
+
+def photo_url(conn: sqlite3.Connection, listing_id: int) -> str | None:
+    """Where the listing's photo is served on our own host (/media/NAME), or None."""
+    row = conn.execute("SELECT photo FROM listings WHERE id = ?", (listing_id,)).fetchone()
+    return media.url_path(row["photo"]) if row else None

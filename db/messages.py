@@ -149,6 +149,19 @@ def _who(salt: str, openid: str | None) -> str:
     return "u" + alias[len(users.PSEUDONYM_PREFIX):]
 
 
+def reindex(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Index these rows again from what they say now (after erasure rewrote them)."""
+    salt = meta.secret(conn, "pseudonym_salt")
+    for log_id in ids:
+        row = conn.execute("SELECT openid, text, reply FROM message_log WHERE id = ?",
+                           (log_id,)).fetchone()
+        conn.execute("DELETE FROM message_log_fts WHERE rowid = ?", (log_id,))
+        if row is not None:
+            conn.execute("INSERT INTO message_log_fts (rowid, text, reply, who) VALUES (?, ?, ?, ?)",
+                         (log_id, searchable(row["text"]), searchable(row["reply"]),
+                          _who(salt, row["openid"])))
+
+
 def backfill_index(conn: sqlite3.Connection, batch: int = 5_000) -> int:
     """Index rows logged before the full-text index existed; returns how many."""
     below = meta.get(conn, "log_fts_backfill_below")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from db import outbox
 from db.database import transaction
 
 
@@ -51,6 +53,20 @@ def mark_notified(conn: sqlite3.Connection, alert_id: int) -> bool:
     cursor = conn.execute("UPDATE restock_alerts SET notified_at = ? WHERE id = ?"
                           " AND notified_at IS NULL", (time.time(), alert_id))
     return cursor.rowcount == 1
+
+
+def notify_due(conn: sqlite3.Connection,
+               compose: Callable[[Due], tuple[str, dict[str, str]]]) -> int:
+    """Mark each answered alert notified and queue its notice, in one transaction."""
+    with transaction(conn):
+        told = 0
+        for alert in due(conn):
+            if mark_notified(conn, alert.alert_id):
+                text, fields = compose(alert)
+                outbox.enqueue(conn, "restock", alert.openid, text, f"restock:{alert.alert_id}",
+                               fields)
+                told += 1
+    return told
 
 
 def waiting(conn: sqlite3.Connection) -> dict[str, int]:

@@ -121,11 +121,145 @@ CREATE INDEX orders_seller ON orders(seller_id, status);
 CREATE INDEX orders_buyer ON orders(buyer);
 """
 
-# v4: the operator console. What the bot understood and which offers it showed, a
+# v4: the outbox, one durable queue for every message the bot sends on its own.
+# Replies still waiting in pending_replies move into it, shown as they were written.
+V4 = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    openid TEXT NOT NULL,
+    text TEXT NOT NULL,
+    fields TEXT,                         -- JSON object: template message values
+    state TEXT NOT NULL CHECK (state IN ('queued', 'pending', 'sent', 'shown', 'dropped')),
+    channel TEXT,                        -- customer_service | template | reply
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    reason TEXT,                         -- why it was dropped
+    lease_owner TEXT,
+    lease_until REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    done_at REAL
+);
+CREATE INDEX outbox_state ON outbox(state, lease_until);
+CREATE INDEX outbox_openid ON outbox(openid, state);
+INSERT INTO outbox (idem_key, kind, openid, text, state, created_at, updated_at)
+    SELECT 'pending_reply:' || id, 'legacy', openid, content, 'pending', created_at, created_at
+    FROM pending_replies;
+DROP TABLE pending_replies;
+"""
+
+# v5: where a buyer who found nothing is (我在上海, 寄到广州), for delivery and the demand report.
+V5 = """
+ALTER TABLE unmet_demand ADD COLUMN buyer_city TEXT;
+"""
+
+# v6: the order flow. Orders get numbers, amounts, delivery details and five statuses,
+# and every change is an order_events row. SQLite cannot alter a CHECK, so the table is
+# rebuilt: fulfilled becomes completed, and an old cancellation counts as the seller's
+# (what reliability assumed before). Legacy numbers carry an L, which new ones never do.
+V6 = """
+CREATE TABLE orders_v6 (
+    id INTEGER PRIMARY KEY,
+    order_no TEXT NOT NULL UNIQUE,       -- 20261201-7K3F9Q
+    listing_id INTEGER NOT NULL REFERENCES listings(id),
+    seller_id INTEGER NOT NULL REFERENCES sellers(id),
+    buyer TEXT NOT NULL,                 -- openid; a pseudonym once the buyer unsubscribed
+    buyer_left INTEGER NOT NULL DEFAULT 0,
+    title TEXT NOT NULL,                 -- the listing as it was ordered
+    unit TEXT NOT NULL,
+    price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    total_fen INTEGER NOT NULL CHECK (total_fen >= 0),
+    name TEXT,                           -- delivery details: erased at close if the buyer left
+    phone TEXT,
+    address TEXT,
+    note TEXT,
+    status TEXT NOT NULL
+        CHECK (status IN ('placed', 'confirmed', 'shipped', 'completed', 'cancelled')),
+    cancelled_by TEXT CHECK (cancelled_by IN ('buyer', 'seller', 'operator', 'system')),
+    carrier TEXT,
+    tracking_no TEXT,
+    form_key TEXT UNIQUE,                -- the order form's idempotency key
+    seller_notified_at REAL,             -- NULL: the seller had no openid to tell yet
+    created_at REAL NOT NULL,
+    status_at REAL NOT NULL              -- when the current status was reached
+);
+INSERT INTO orders_v6 (id, order_no, listing_id, seller_id, buyer, title, unit, price_fen,
+                       quantity, total_fen, status, cancelled_by, seller_notified_at,
+                       created_at, status_at)
+    SELECT o.id, strftime('%Y%m%d', o.created_at, 'unixepoch', '+8 hours') || '-L' || o.id,
+           o.listing_id, o.seller_id, o.buyer, l.title, l.unit, l.price_fen,
+           max(1, CAST(round(o.quantity) AS INTEGER)),
+           l.price_fen * max(1, CAST(round(o.quantity) AS INTEGER)),
+           CASE o.status WHEN 'fulfilled' THEN 'completed' ELSE o.status END,
+           CASE o.status WHEN 'cancelled' THEN 'seller' END,
+           o.created_at, o.created_at, o.created_at
+    FROM orders AS o JOIN listings AS l ON l.id = o.listing_id;
+DROP TABLE orders;
+ALTER TABLE orders_v6 RENAME TO orders;
+CREATE INDEX orders_seller ON orders(seller_id, status, cancelled_by);  -- covers reliability
+CREATE INDEX orders_buyer ON orders(buyer, id);
+CREATE INDEX orders_due ON orders(status, status_at);
+CREATE INDEX orders_code ON orders(substr(order_no, 10));   -- the part read over the phone
+CREATE TABLE order_events (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    from_status TEXT,                    -- NULL for the placing itself
+    to_status TEXT NOT NULL,
+    actor TEXT NOT NULL CHECK (actor IN ('buyer', 'seller', 'operator', 'system')),
+    actor_name TEXT,                     -- an operator's name or the job; never an openid
+    reason TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX order_events_order ON order_events(order_id, id);
+INSERT INTO order_events (order_id, from_status, to_status, actor, actor_name, reason, at)
+    SELECT id, NULL, status, 'system', 'migration', 'recorded before order history', created_at
+    FROM orders;
+CREATE TRIGGER orders_are_kept BEFORE DELETE ON orders
+BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
+CREATE TRIGGER order_events_are_kept BEFORE DELETE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order history is never deleted'); END;
+"""
+
+# v7: sellers who run their shop by chat: profiles, one-time claim codes for imported
+# sellers, stable per-seller listing numbers, photos, views and moderation.
+V7 = """
+ALTER TABLE sellers ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE sellers ADD COLUMN onboarding TEXT NOT NULL DEFAULT 'new';  -- new | done
+ALTER TABLE listings ADD COLUMN seller_no INTEGER;      -- the seller's own number (1, 2 ...)
+ALTER TABLE listings ADD COLUMN photo TEXT;             -- a file name under media/
+ALTER TABLE listings ADD COLUMN views INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE listings ADD COLUMN source TEXT NOT NULL DEFAULT 'import';  -- import | chat
+ALTER TABLE listings ADD COLUMN review TEXT;            -- NULL, pending, approved, rejected
+ALTER TABLE listings ADD COLUMN review_note TEXT;       -- why it was rejected
+CREATE UNIQUE INDEX listings_seller_no ON listings(seller_id, seller_no);
+CREATE INDEX listings_review ON listings(review, status);
+CREATE TABLE claim_codes (
+    code TEXT PRIMARY KEY,
+    seller_id INTEGER NOT NULL UNIQUE REFERENCES sellers(id),
+    created_at REAL NOT NULL,
+    claimed_at REAL
+);
+CREATE TABLE claim_failures (
+    openid TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX claim_failures_openid ON claim_failures(openid, at);
+CREATE TABLE media (
+    name TEXT PRIMARY KEY,                -- sha256 of the bytes plus the extension
+    content_type TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+# v8: the operator console. What the bot understood and which offers it showed, a
 # jieba-segmented full-text index of the log (the trigram tokenizer cannot match
 # two-character words), daily counts for the dashboard, operators with their
 # sessions and failed logins, and the audit trail of operator actions.
-V4 = """
+V8 = """
 ALTER TABLE message_log ADD COLUMN understood TEXT;   -- JSON: intent, slots, flags, words
 ALTER TABLE message_log ADD COLUMN offers TEXT;       -- JSON list of listing ids shown
 CREATE INDEX message_log_user ON message_log(openid);         -- (openid, id): transcripts
@@ -134,8 +268,9 @@ CREATE INDEX message_log_outcome ON message_log(outcome);
 CREATE INDEX message_log_intent_outcome ON message_log(intent, outcome);
 -- Search-mode terms of each message and reply, space-joined; rowid = message_log.id.
 -- `who` is one token per user (the hash their pseudonym shows), so a user's words are
--- found by intersecting two doclists. Contentless: the text stays in message_log.
-CREATE VIRTUAL TABLE message_log_fts USING fts5(text, reply, who, content='');
+-- found by intersecting two doclists. The table keeps its terms (not contentless) so a
+-- row rewritten by erasure can be re-indexed exactly: nothing erased stays findable.
+CREATE VIRTUAL TABLE message_log_fts USING fts5(text, reply, who);
 -- Rows logged before this id are indexed by messages.backfill_index at start-up.
 INSERT INTO meta (key, value)
     SELECT 'log_fts_backfill_below', coalesce(max(id), 0) + 1 FROM message_log;
@@ -191,13 +326,13 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_target ON audit_log(target_kind, target_id);
 -- Covers the console's window queries: grouping reads no table rows.
 CREATE INDEX unmet_demand_window
-    ON unmet_demand(created_at, product, origin, price_max_fen, openid, text);
+    ON unmet_demand(created_at, product, origin, buyer_city, price_max_fen, openid, text);
 -- Earlier rows kept the whole label (云南产的土鸡蛋) as the origin: keep the place.
 UPDATE unmet_demand SET origin = substr(origin, 1, instr(origin, '产的') - 1)
     WHERE instr(origin, '产的') > 1;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

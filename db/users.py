@@ -7,20 +7,28 @@ import sqlite3
 import time
 from typing import Any
 
-from db import meta
+from db import meta, orders, outbox
 from db.database import transaction
 
 SESSION_IDLE_SECONDS = 30 * 60
+# An expired session comes back once under this key, so a handler can tell the user
+# what was dropped (a half-filled form); it is never saved.
+EXPIRED_KEY = "expired"
 
 
 def load_session(conn: sqlite3.Connection, openid: str, now: float | None = None) -> dict[str, Any]:
-    """The user's session state; an idle one has expired but keeps the location."""
+    """The user's session state; an idle one has expired (its old state is handed back
+    once under EXPIRED_KEY) but keeps the location."""
     now = time.time() if now is None else now
     row = conn.execute("SELECT state, latitude, longitude, updated_at FROM sessions "
                        "WHERE openid = ?", (openid,)).fetchone()
     if row is None:
         return {}
-    state = json.loads(row["state"]) if now - row["updated_at"] <= SESSION_IDLE_SECONDS else {}
+    saved = json.loads(row["state"])
+    if now - row["updated_at"] <= SESSION_IDLE_SECONDS:
+        state = saved
+    else:
+        state = {EXPIRED_KEY: saved} if saved else {}
     if row["latitude"] is not None:
         state["location"] = [row["latitude"], row["longitude"]]
     return state
@@ -30,6 +38,7 @@ def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any],
                  now: float | None = None) -> None:
     now = time.time() if now is None else now
     state = dict(state)
+    state.pop(EXPIRED_KEY, None)
     location = state.pop("location", None) or [None, None]
     conn.execute(
         "INSERT INTO sessions (openid, state, latitude, longitude, updated_at) VALUES (?, ?, ?, ?, ?)"
@@ -55,11 +64,11 @@ def alias(salt: str, openid: str) -> str:
 _ERASE = (
     "DELETE FROM sessions WHERE openid = ?",
     "DELETE FROM dedupe WHERE openid = ?",
-    "DELETE FROM pending_replies WHERE openid = ?",
     "DELETE FROM unmet_demand WHERE openid = ?",
     "DELETE FROM restock_alerts WHERE openid = ?",
     "DELETE FROM cs_quota WHERE openid = ?",
     "UPDATE sellers SET openid = NULL WHERE openid = ?",
+    "DELETE FROM claim_failures WHERE openid = ?",
 )
 
 
@@ -69,6 +78,7 @@ def erase(conn: sqlite3.Connection, openid: str) -> str:
         alias = pseudonym(conn, openid)
         for statement in _ERASE:
             conn.execute(statement, (openid,))
+        outbox.erase_user(conn, openid, alias, time.time())
         conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
-        conn.execute("UPDATE orders SET buyer = ? WHERE buyer = ?", (alias, openid))
+        orders.erase_buyer(conn, openid, alias, time.time())
     return alias

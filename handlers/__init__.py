@@ -7,6 +7,7 @@ from handlers.router import Router
 from handlers.types import Inbound, Reply
 
 root = Router("root")
+root.include(seller.forms)  # a form step may be a photo or a location: before common's answers
 root.include(common.router)
 root.include(seller.router)
 root.include(order.router)
@@ -17,6 +18,8 @@ root.include(common.fallback)
 async def handle(turn: Turn) -> Reply:
     reply = await root.dispatch(turn)
     assert reply is not None  # the fallback router answers everything
+    if turn.notes:
+        reply.head = "\n\n".join([*turn.notes, reply.head] if reply.head else turn.notes)
     return reply
 
 

@@ -14,7 +14,8 @@ from db import demand, listings, restock
 from db.listings import Candidate, Offer
 from handlers import links, ranking
 from handlers.context import Turn
-from handlers.request import Request
+from handlers.order_form import link_quantity
+from handlers.request import Request, Retrieved, retrieve
 from handlers.router import Router, intent_is
 from handlers.types import Reply
 from nlp.goods import origin_label, short_place
@@ -22,6 +23,11 @@ from nlp.goods import origin_label, short_place
 router = Router("buyer")
 
 FOUND = "为您找到这些好货："
+SOLD_OUT_FOUND = "「{named}」已经卖完了😔 这些是别家的{goods}："
+SOLD_OUT_NONE = ("「{named}」已经卖完了😔 暂时也没有别家的{goods}，已记下您的需求。\n"
+                 "要到货提醒吗？有货了第一时间告诉您，回复「要」就行。")
+NONFOOD = ("我们这里只卖农产品和土特产，没有「{what}」这类东西哦。\n"
+           "想买吃的随时说，比如「我想买脐橙」「有没有土蜂蜜」。")
 FOUND_TAIL = "点「下单」查看详情；回复「还有吗」看更多，「要第2个」选一个。"
 NONE = ("暂时没有找到「{what}」😔 已记下您的需求。\n"
         "要到货提醒吗？有货了第一时间告诉您，回复「要」就行。")
@@ -39,8 +45,9 @@ def price_text(offer: Offer) -> str:
     return f"¥{offer.price_fen // 100}.{offer.price_fen % 100:02d}/{offer.unit}"
 
 
-def order_link(turn: Turn, offer: Offer) -> str:
-    token = links.sign(turn.services.link_secret, offer.id, turn.inbound.openid, int(turn.now))
+def order_link(turn: Turn, offer: Offer, quantity: int | None = None) -> str:
+    token = links.sign(turn.services.link_secret, offer.id, turn.inbound.openid, int(turn.now),
+                       quantity)
     return f"{turn.services.public_url.rstrip('/')}/o/{token}"
 
 
@@ -51,13 +58,19 @@ def offer_text(turn: Turn, number: int, offer: Offer) -> str:
 
 # -- retrieval ------------------------------------------------------------
 
-async def _ranked(turn: Turn, request: Request, exclude: tuple[int, ...] = ()) -> list[Candidate]:
-    candidates = await turn.services.db.run(listings.find, request.spec(exclude))
-    sellers = sorted({c.seller_id for c in candidates})
+async def _retrieved(turn: Turn, request: Request,
+                     exclude: tuple[int, ...] = ()) -> tuple[Retrieved, list[Candidate]]:
+    found = await turn.services.db.run(retrieve, request, exclude)
+    sellers = sorted({c.seller_id for c in found.candidates})
     reliability = await turn.services.db.run(listings.reliability, sellers)
     day = time.strftime("%Y-%m-%d", time.localtime(turn.now))
-    return ranking.rank(candidates, request.product, request.attributes, reliability, turn.now,
-                        turn.services.ranking, turn.inbound.openid, day)
+    return found, ranking.rank(found.candidates, found.request.product,
+                               found.request.attributes, reliability, turn.now,
+                               turn.services.ranking, turn.inbound.openid, day)
+
+
+async def _ranked(turn: Turn, request: Request, exclude: tuple[int, ...] = ()) -> list[Candidate]:
+    return (await _retrieved(turn, request, exclude))[1]
 
 
 def _remember(turn: Turn, request: Request, page: list[Candidate], shown: list[int]) -> None:
@@ -69,14 +82,21 @@ def _remember(turn: Turn, request: Request, page: list[Candidate], shown: list[i
 async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
     """The next page of offers for a request, or the honest alternative."""
     shown = [] if fresh else list(turn.session.get("shown", []))
-    ranked = await _ranked(turn, request, tuple(shown))
+    found, ranked = await _retrieved(turn, request, tuple(shown))
     page = ranking.diverse_page(ranked)
+    if not page and found.sold_out and fresh:
+        return await _record_unmet(turn, request, SOLD_OUT_NONE.format(
+            named=found.sold_out, goods=found.request.goods_label()), found.request)
     if not page:
         return await _nothing(turn, request) if fresh else Reply(NO_MORE, intent="next_page",
                                                                  outcome="no_match")
-    _remember(turn, request, page, shown + [c.id for c in page])
+    # Later pages continue what was shown: the same product, when the named one sold out.
+    _remember(turn, found.request, page, shown + [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="search",
+    head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label())
+            if found.sold_out else FOUND)
+    return Reply(head, items=items, tail=FOUND_TAIL, intent="search",
                  offers=tuple(c.id for c in page))
 
 
@@ -87,13 +107,20 @@ async def _nothing(turn: Turn, request: Request) -> Reply:
         turn.session["question"] = {"kind": "relax", "query": easier.dump()}
         return Reply(_relaxation_question(request, dropped, best), intent="search",
                      outcome="no_match")
+    return await _record_unmet(turn, request, NONE.format(what=request.label()), request)
+
+
+async def _record_unmet(turn: Turn, request: Request, text: str, wanted: Request) -> Reply:
+    """Nothing to offer: the demand is recorded (with the buyer's city) and a restock
+    alert offered for `wanted`."""
     await turn.services.db.run(
         demand.record, turn.inbound.openid, turn.inbound.text, request.goods_label(),
         origin_label(request.origin) if request.origin else None,
-        int(float(request.price_max) * 100) if request.price_max else None)
-    turn.session["question"] = {"kind": "restock", "query": request.dump()}
+        int(float(request.price_max) * 100) if request.price_max else None,
+        request.buyer_city)
+    turn.session["question"] = {"kind": "restock", "query": wanted.dump()}
     turn.session.pop("page", None)
-    return Reply(NONE.format(what=request.label()), intent="search", outcome="no_match")
+    return Reply(text, intent="search", outcome="no_match")
 
 
 async def _nearest_relaxation(turn: Turn, request: Request
@@ -123,7 +150,10 @@ def _relaxation_question(request: Request, dropped: tuple[str, ...],
         return f"没有{request.label()}，{have}，要看看吗？"
     if dropped == ("attributes",):
         return f"没有{''.join(request.attributes)}的{goods}，有普通的，要看看吗？"
-    wanted = "、".join({"attributes": "".join(request.attributes),
+    if dropped == ("qualifiers",):
+        return f"没有{request.label()}，有别的{goods}，要看看吗？"
+    wanted = "、".join({"qualifiers": "".join(request.qualifiers),
+                       "attributes": "".join(request.attributes),
                        "origin": "指定产地", "price": request.price_label()}[d] for d in dropped)
     return f"没有完全符合（{wanted}）的{goods}，放宽这些条件有{len(found)}款，要看看吗？"
 
@@ -132,8 +162,11 @@ def _relaxation_question(request: Request, dropped: tuple[str, ...],
 
 @router.on(intent_is("search"))
 async def search(turn: Turn) -> Reply:
+    nonfood = turn.understanding.slots.get("nonfood")
+    if nonfood:
+        return Reply(NONFOOD.format(what=nonfood), intent="search", outcome="no_match")
     request = Request.from_understanding(turn.understanding)
-    if not request.has_goods:
+    if not request.browsable:
         return Reply(NO_GOODS, intent="search")
     return await show(turn, request)
 
@@ -150,6 +183,9 @@ async def next_page(turn: Turn) -> Reply:
 async def refine(turn: Turn) -> Reply:
     previous = Request.load(turn.session.get("query"))
     if previous is None:
+        alone = Request.from_understanding(turn.understanding)
+        if alone.attributes and "cheaper" not in turn.understanding.flags:
+            return await show(turn, alone)  # 送礼的, 有机的: whatever has it
         return Reply(NO_GOODS, intent="refine")
     if "cheaper" in turn.understanding.flags:
         return await _cheaper(turn, previous)
@@ -168,6 +204,7 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
         yuan = f"¥{cheapest // 100}.{cheapest % 100:02d}"
         return Reply(NOT_CHEAPER.format(price=yuan), intent="refine", outcome="no_match")
     _remember(turn, previous, page, [c.id for c in page])
+    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine",
                  offers=tuple(c.id for c in page))
@@ -189,7 +226,8 @@ async def choose(turn: Turn) -> Reply:
                                                               offer.seller) if p)]
     if quantity:
         lines.append(f"数量：{quantity}")
-    lines.append(f'<a href="{order_link(turn, offer)}">点这里下单</a>')
+    prefill = link_quantity(turn.understanding.slots, offer.unit)  # 三斤 fills the form
+    lines.append(f'<a href="{order_link(turn, offer, prefill)}">点这里下单</a>')
     return Reply("\n".join(lines), intent="choose", offers=(offer.id,))
 
 

@@ -5,16 +5,18 @@ can refine it, and it turns into a db SearchSpec.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import sqlite3
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from db.listings import Goods, SearchSpec
+from db import listings
+from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
-from nlp.goods import (attribute_surfaces, category_terms, origin_label, product_surfaces,
-                       region_names, search_parts, specialty_origin)
+from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
+                       product_surfaces, region_names, search_parts, specialty_origin)
 
-CONSTRAINTS = ("attributes", "origin", "price")  # relaxation order for ties
+CONSTRAINTS = ("qualifiers", "attributes", "origin", "price")  # relaxation order for ties
 
 
 def _fen(value: Any) -> int | None:
@@ -33,6 +35,8 @@ class Request:
     price_per: str | None = None
     quantity: str | None = None
     unit: str | None = None
+    qualifiers: tuple[str, ...] = ()   # words the title must show (白心 in 白心火龙果)
+    buyer_city: str | None = None      # where the buyer is or wants it sent; never a filter
 
     @classmethod
     def from_understanding(cls, understanding: Understanding) -> Request:
@@ -42,15 +46,17 @@ class Request:
                    words=tuple(understanding.words) if not (
                        slots.get("product") or slots.get("category")) else (),
                    origin=slots.get("origin"), attributes=tuple(slots.get("attributes", ())),
-                   price_per=slots.get("price_per"), unit=slots.get("unit"), **text)
+                   price_per=slots.get("price_per"), unit=slots.get("unit"),
+                   qualifiers=tuple(understanding.qualifiers),
+                   buyer_city=slots.get("buyer_city"), **text)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> Request | None:
         if not data:
             return None
-        data = dict(data)
-        data["words"] = tuple(data.get("words", ()))
-        data["attributes"] = tuple(data.get("attributes", ()))
+        data = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        for name in ("words", "attributes", "qualifiers"):
+            data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
     def dump(self) -> dict[str, Any]:
@@ -61,17 +67,25 @@ class Request:
         return bool(self.product or self.category or self.words)
 
     @property
+    def browsable(self) -> bool:
+        """Goods named, or an attribute alone (送礼的, 有机的): anything that has it."""
+        return self.has_goods or bool(self.attributes)
+
+    @property
     def has_price(self) -> bool:
         return self.price_min is not None or self.price_max is not None
 
     def present(self) -> list[str]:
         """The stated constraints, in relaxation order."""
-        return [name for name, there in (("attributes", bool(self.attributes)),
+        return [name for name, there in (("qualifiers", bool(self.qualifiers)),
+                                         ("attributes", bool(self.attributes)),
                                          ("origin", bool(self.origin)),
                                          ("price", self.has_price)) if there]
 
     def without(self, *names: str) -> Request:
         changes: dict[str, Any] = {}
+        if "qualifiers" in names:
+            changes["qualifiers"] = ()
         if "attributes" in names:
             changes["attributes"] = ()
         if "origin" in names:
@@ -87,7 +101,18 @@ class Request:
             attributes=tuple(dict.fromkeys(self.attributes + other.attributes)),
             price_min=other.price_min if other.has_price else self.price_min,
             price_max=other.price_max if other.has_price else self.price_max,
-            price_per=other.price_per if other.has_price else self.price_per)
+            price_per=other.price_per if other.has_price else self.price_per,
+            buyer_city=other.buyer_city or self.buyer_city)
+
+    def same_product(self) -> Request | None:
+        """What to offer when the named specialty or listing is sold out: the same product
+        from anywhere (褚橙 → 冰糖橙, 黄岩蜜橘 → 蜜橘), every other constraint kept. None when
+        the request names nothing narrower than a product (夏橙 stays 夏橙)."""
+        specialty = specialty_origin(self.product) if self.product else None
+        if specialty is None and not (self.origin or self.qualifiers):
+            return None
+        product = specialty[0] if specialty else self.product
+        return replace(self, product=product, origin=None, qualifiers=())
 
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
@@ -104,7 +129,7 @@ class Request:
         return SearchSpec(
             goods=tuple(goods),
             categories=tuple(category_terms(self.category)) if self.category else (),
-            words=self.words,
+            words=self.words, title_words=self.qualifiers,
             origin=tuple(region_names(self.origin)) if self.origin else (),
             attributes=tuple(tuple(attribute_surfaces(a)) for a in self.attributes),
             price_min_fen=_fen(self.price_min), price_max_fen=_fen(self.price_max),
@@ -112,13 +137,16 @@ class Request:
             quantity=quantity, exclude=exclude, cap=cap)
 
     def goods_label(self) -> str:
-        return self.product or self.category or "".join(self.words) or "这类货"
+        return (self.product or self.category or "".join(self.words)
+                or ("、".join(self.attributes) + "的货" if self.attributes else "这类货"))
 
     def label(self) -> str:
-        """云南产的有机土鸡蛋"""
+        """云南产的有机土鸡蛋, 白心火龙果"""
         origin = f"{origin_label(self.origin)}产的" if self.origin else ""
-        attributes = "".join(self.attributes)
-        return f"{origin}{attributes}{self.goods_label()}"
+        attributes = "".join(self.attributes) if self.has_goods else ""
+        goods = self.goods_label()
+        named = next((q for q in self.qualifiers if q.endswith(goods) or goods in q), None)
+        return f"{origin}{attributes}{named or ''.join(self.qualifiers) + goods}"
 
     def price_label(self) -> str:
         per = f"一{self.price_per}" if self.price_per and self.price_per != "total" else ""
@@ -136,3 +164,44 @@ def _yuan(value: str) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+
+
+@dataclass
+class Retrieved:
+    """Candidates for a request, and how they were found."""
+    candidates: list[Candidate]
+    request: Request                    # the request they answer (the same product when sold out)
+    sold_out: str | None = None         # what the buyer named, when it is sold out
+    fallback: bool = False              # found by title text, not by the goods index
+    tried: list[str] = field(default_factory=list)
+
+
+def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = (),
+             cap: int = 30) -> Retrieved:
+    """The goods index first; if it finds nothing, titles that are about the product (still
+    bound by every constraint); if the named listing or specialty is sold out, the same
+    product from other sellers."""
+    found = listings.find(conn, request.spec(exclude, cap))
+    if found or not request.browsable:
+        return Retrieved(found, request)
+    if request.product:
+        surfaces = tuple(product_surfaces(request.product))
+        spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces,
+                       title_unless=surfaces)
+        titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)]
+        if titled:
+            return Retrieved(titled, request, fallback=True)
+    same = request.same_product()
+    if same is not None and _sold_out(conn, request):
+        return Retrieved(listings.find(conn, same.spec(exclude, cap)), same,
+                         sold_out=request.label())
+    return Retrieved([], request)
+
+
+def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:
+    """The named goods exist but none is in stock. Price and attributes are left out: when
+    an in-stock one is only too dear, the relaxation question says so instead."""
+    named = request.without("price", "attributes")
+    if listings.find(conn, named.spec(cap=1)):
+        return False
+    return bool(listings.find(conn, replace(named.spec(cap=1), sold_out=True)))

@@ -11,7 +11,7 @@ from typing import Any
 
 from db import listings
 from handlers import ranking
-from handlers.request import Request
+from handlers.request import Request, retrieve
 from nlp import understand
 
 SEARCHING = ("search", "refine")
@@ -24,6 +24,7 @@ class Result:
     expected: list[str]
     expect_none: bool
     violations: list[str] = field(default_factory=list)
+    kind: str = ""
 
     @property
     def rank(self) -> int | None:
@@ -33,16 +34,17 @@ class Result:
 def offers(conn: sqlite3.Connection, text: str, weights: ranking.Weights,
            now: float) -> tuple[Request | None, list[listings.Candidate]]:
     understood = understand(text)
-    if understood.intent not in SEARCHING:
+    if understood.intent not in SEARCHING or understood.slots.get("nonfood"):
         return None, []
     request = Request.from_understanding(understood)
-    if not request.has_goods:
+    if not request.browsable or "cheaper" in understood.flags:
         return request, []
-    found = listings.find(conn, request.spec())
-    reliability = listings.reliability(conn, sorted({c.seller_id for c in found}))
-    ranked = ranking.rank(found, request.product, request.attributes, reliability, now, weights,
-                          "search-eval", time.strftime("%Y-%m-%d", time.localtime(now)))
-    return request, ranking.diverse_page(ranked)
+    found = retrieve(conn, request)
+    reliability = listings.reliability(conn, sorted({c.seller_id for c in found.candidates}))
+    ranked = ranking.rank(found.candidates, found.request.product, found.request.attributes,
+                          reliability, now, weights, "search-eval",
+                          time.strftime("%Y-%m-%d", time.localtime(now)))
+    return found.request, ranking.diverse_page(ranked)
 
 
 def _violations(conn: sqlite3.Connection, case: dict[str, Any], request: Request | None,
@@ -74,7 +76,7 @@ def evaluate(conn: sqlite3.Connection, cases: list[dict[str, Any]],
         request, shown = offers(conn, case["text"], weights, now)
         results.append(Result(case["text"], [o.sku for o in shown], case.get("expect_any", []),
                               bool(case.get("expect_none")),
-                              _violations(conn, case, request, shown)))
+                              _violations(conn, case, request, shown), case.get("kind", "")))
     return results
 
 
@@ -84,6 +86,7 @@ def summary(results: list[Result]) -> dict[str, float]:
     ranks = [r.rank for r in positive]
     return {
         "queries": len(results),
+        "negatives": len(negative),
         "hit@1": sum(1 for k in ranks if k == 1) / len(positive) if positive else 0.0,
         "hit@3": sum(1 for k in ranks if k and k <= 3) / len(positive) if positive else 0.0,
         "mrr": sum(1 / k for k in ranks if k) / len(positive) if positive else 0.0,
@@ -92,15 +95,41 @@ def summary(results: list[Result]) -> dict[str, float]:
     }
 
 
+def by_kind(results: list[Result]) -> dict[str, dict[str, float]]:
+    """The summary of each labelled kind of query, in order of first appearance."""
+    kinds = dict.fromkeys(r.kind for r in results if r.kind)
+    return {kind: summary([r for r in results if r.kind == kind]) for kind in kinds}
+
+
+def _kind_table(results: list[Result]) -> list[str]:
+    kinds = by_kind(results)
+    if not kinds:
+        return []
+    lines = ["", f"{'kind':<16}{'n':>5}{'hit@1':>8}{'hit@3':>8}{'none':>8}{'viol':>6}"]
+    for kind, figures in kinds.items():
+        positive = figures["queries"] - figures["negatives"]
+        lines.append(f"{kind:<16}{figures['queries']:>5}"
+                     f"{_cell(figures['hit@1'], positive)}{_cell(figures['hit@3'], positive)}"
+                     f"{_cell(figures['correct_none'], figures['negatives'])}"
+                     f"{figures['violating_queries']:>6}")
+    return lines
+
+
+def _cell(value: float, count: float) -> str:
+    """A share, or a dash when the kind has no query it applies to."""
+    return f"{value:>8.3f}" if count else f"{'-':>8}"
+
+
 def render(results: list[Result]) -> str:
     figures = summary(results)
     lines = [f"{figures['queries']} queries",
              f"hit@1 {figures['hit@1']:.3f}  hit@3 {figures['hit@3']:.3f}  MRR {figures['mrr']:.3f}",
              f"correct-none {figures['correct_none']:.3f}",
-             f"queries with any violation: {figures['violating_queries']}", "", "failures:"]
+             f"queries with any violation: {figures['violating_queries']}",
+             *_kind_table(results), "", "failures:"]
     for r in results:
         missed = (r.expect_none and r.skus) or (not r.expect_none and (r.rank or 99) > 3)
         if missed or r.violations:
-            lines.append(f"  {r.text}: got {r.skus or 'none'}; expected "
+            lines.append(f"  [{r.kind or '-'}] {r.text}: got {r.skus or 'none'}; expected "
                          f"{'none' if r.expect_none else r.expected[:5]} {'; '.join(r.violations)}")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ class Inbound:
     event_key: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    media_id: str = ""  # image messages: fetch within 3 days through the media API
 
     @property
     def dedupe_key(self) -> str:
@@ -65,3 +66,20 @@ class Reply:
     @staticmethod
     def _join(parts: list[str]) -> str:
         return "\n\n".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo fetched from WeChat and stored on our side, served at /media/{name}."""
+    name: str
+    content_type: str
+    size: int
+
+
+class PhotoError(Exception):
+    """Why a photo could not be kept: unavailable (no API), too_large, not_image,
+    expired (the MediaId is gone), failed (network or API)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

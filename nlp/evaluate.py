@@ -98,3 +98,67 @@ def render(report: Report, max_errors: int = 50) -> str:
     for error in report.errors[:max_errors]:
         lines.append(f"  {error['text']}\n    expected {error['expected']}\n    got      {error['got']}")
     return "\n".join(lines)
+
+
+# -- sellers: one-shot listing messages -------------------------------------
+
+LISTING_FIELDS = ("title", "price", "unit", "stock", "origin")
+
+
+@dataclass
+class ListingReport:
+    total: int = 0
+    right: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def accuracy(self, name: str) -> float:
+        return self.right[name] / self.total if self.total else 0.0
+
+    @property
+    def all_right(self) -> int:
+        return self.total - len(self.failures)
+
+
+def _same_field(name: str, gold: Any, got: Any) -> bool:
+    if gold is None or got is None:
+        return gold is None and got is None
+    if name == "origin":
+        return str(gold).replace(" ", "") == str(got).replace(" ", "")
+    if name in ("price", "stock"):
+        return same_value(gold, got)
+    return gold == got
+
+
+def evaluate_listings(examples: list[dict[str, Any]]) -> ListingReport:
+    """Per-field accuracy of parse_listing on {text, title, price, unit, stock, origin};
+    a null field means the message does not state it."""
+    from nlp.seller import origin_text, parse_listing
+
+    report = ListingReport()
+    for example in examples:
+        parsed = parse_listing(example["text"])
+        got = {"title": parsed.title, "price": parsed.price, "unit": parsed.unit,
+               "stock": parsed.stock, "origin": origin_text(parsed.origin) or None}
+        report.total += 1
+        wrong = {}
+        for name in LISTING_FIELDS:
+            if _same_field(name, example.get(name), got[name]):
+                report.right[name] += 1
+            else:
+                wrong[name] = (example.get(name), got[name])
+        if wrong:
+            report.failures.append({"text": example["text"], "wrong": wrong})
+    return report
+
+
+def render_listings(report: ListingReport, max_errors: int = 100) -> str:
+    lines = [f"{report.total} listing messages", "", f"{'field':<10}{'accuracy':>10}"]
+    lines += [f"{name:<10}{report.accuracy(name):>10.3f}" for name in LISTING_FIELDS]
+    lines += ["", f"messages with every field right: {report.all_right}/{report.total}", "",
+              f"failures ({len(report.failures)}):"]
+    for failure in report.failures[:max_errors]:
+        lines.append(f"  {failure['text']}")
+        for name, (gold, got) in failure["wrong"].items():
+            plain = format(got.normalize(), "f") if isinstance(got, Decimal) else got
+            lines.append(f"    {name}: expected {gold!r}, got {plain!r}")
+    return "\n".join(lines)

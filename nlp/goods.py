@@ -5,13 +5,16 @@ category path) so synonyms and categories match without long OR queries.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import lexicon
+from nlp.lexicon import lexicon, words
 from nlp.numbers import canonical_unit
 
 
@@ -19,59 +22,203 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LONGEST = 8
 
 
-def _head(run: str) -> str | None:
-    """The product a run of characters is about: its rightmost longest product name.
-
-    Chinese compounds put the head last: 定西马铃薯粉条 is 粉条, 冰糖心苹果 is 苹果.
-    """
-    products = lexicon().products
-    best: tuple[int, int] | None = None
-    for start in range(len(run)):
-        for end in range(min(len(run), start + _LONGEST), start + 1, -1):
-            if run[start:end] in products:
-                if best is None or end > best[1] or (end == best[1] and start < best[0]):
-                    best = (start, end)
-                break
-    return run[best[0]:best[1]] if best else None
+@dataclass
+class _RunGoods:
+    """What one run of a title (a stretch of Chinese between spaces, digits, marks) is."""
+    product: str | None         # canonical product, None for an unknown compound
+    surface: str                # as written
+    kinds: list[str]            # generic products it is a kind of
+    path: str | None            # its category path
 
 
-def goods_terms(title: str, category: str = "") -> list[str]:
-    """Canonical goods of a listing: the head product of each part of its title (when
-    they agree on a category), the products those are kinds of, a specialty's base
-    product, and the category path."""
+def _is_noise(word: str) -> bool:
+    """Words a title may put after the goods without changing what they are (新鲜, 包邮)."""
     lex = lexicon()
-    heads = [h for h in (_head(run) for run in _CJK_RUN.findall(title)) if h]
-    paths = [lex.category_of.get(lex.products[h]) for h in heads]
-    if heads and any(paths):
-        # Parts of a title that disagree: the category most of them name (the last on a tie).
-        votes = Counter(p for p in paths if p)
-        chosen = max(reversed([p for p in paths if p]), key=lambda p: votes[p])
-        heads = [h for h, path in zip(heads, paths) if path == chosen or path is None]
+    return word in lex.attributes or word in lex.regions or word in _stopwords()
+
+
+def _stopwords() -> frozenset[str]:
+    return words("stopwords.txt")
+
+
+def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
+    """The goods a run names. Compounds put the head last (head-final): 定西马铃薯粉条 is
+    粉条, 冰糖心苹果 is 苹果, 潮汕牛肉丸 is no 牛肉, and 开州春橙, a word the lexicon lacks,
+    is still an 橙子 through its head character."""
+    lex = lexicon()
+    tokens = segment.words(run)
+    while len(tokens) > 1 and _is_noise(tokens[-1]):
+        tokens.pop()
+    body = "".join(tokens)
+    ends = set(itertools.accumulate(len(t) for t in tokens))
+    found = _product_ending(body, len(body), ends)
+    if found is None and body and body[-1] in lex.heads:
+        kinds = _generics(body, None, imported)
+        if kinds:
+            return _RunGoods(None, tokens[-1], kinds, lex.category_of.get(kinds[0]))
+    if found is None:
+        found = next((f for end in sorted(ends, reverse=True)[1:]
+                      for f in [_product_ending(body, end, ends, 2)] if f), None)
+    if found is None:
+        return None
+    product = lex.products[found]
+    return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
+
+
+def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
+    """The longest product name ending at `end`, if `end` is a word boundary."""
+    if end not in ends:
+        return None
+    products = lexicon().products
+    for start in range(max(0, end - _LONGEST), end - shortest + 1):
+        if body[start:end] in products:
+            return body[start:end]
+    return None
+
+
+def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
+    """The generic products a word is a kind of by its head character. A known word must
+    share the generic's category path (核桃 is no 桃子); an unknown one takes the generic
+    whose category the listing's own category agrees with."""
+    lex = lexicon()
+    head = lex.heads.get(word[-1]) if word else None
+    if head is None or any(word.endswith(e) for e in head.exceptions):
+        return []
+    if path is not None:
+        return [g for g in head.generics if g != word
+                and lex.category_of.get(g) in (None, path)]
+    agreeing = [g for g in head.generics
+                if (lex.category_of.get(g) or "").partition("/")[0] in imported]
+    return (agreeing or list(head.generics))[:1]
+
+
+def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
+    lex = lexicon()
+    kinds: list[str] = []
+    if product in lex.specialties:
+        kinds.append(lex.specialties[product].base)
+    for name in dict.fromkeys((product, surface, *kinds)):
+        kinds.extend(kinds_of(name))
+        kinds.extend(_generics(name, lex.category_of.get(lex.products.get(name, name)), imported))
+    return [k for k in dict.fromkeys(kinds) if k != product]
+
+
+def _meat(title: str) -> list[str]:
+    """The meat a title sells: a cut of an animal is that animal's meat (红原牦牛 牛腱子 is
+    牦牛肉 and 牛肉; 巴马香猪 五花 is 猪肉 and 五花肉), and whole poultry is its meat."""
+    lex = lexicon()
+    tokens = [t for run in _CJK_RUN.findall(title) for t in segment.words(run)]
     terms: list[str] = []
-    for surface in heads:
-        product = lex.products[surface]
-        terms.append(product)
-        if product in lex.specialties:
-            terms.append(lex.specialties[product].base)
-        terms.extend(kinds_of(product) + kinds_of(surface))
-    for product in list(terms):
-        path = lex.category_of.get(product, "")
-        terms.extend(part for part in path.split("/") if part)
-    if category:
-        path = lex.categories.get(category, category)
-        terms.extend(part for part in path.split("/") if part)
+    animal: str | None = None
+    for token in tokens:
+        cuts = lex.cuts.get(token) or (lex.cuts.get(token[1:]) if token[0] in lex.meat else None)
+        beast = animal
+        if cuts and token[0] in lex.meat and not (animal and animal[-1] == token[0]):
+            beast = token[0]  # 牛腱子 names its animal; after 牦牛 it is still 牦牛's
+        if cuts and beast:
+            fitting = [c for c in cuts if beast[-1] in c.animals]
+            if fitting:
+                terms.extend(_meat_of(beast))
+                terms.extend(c.product for c in fitting if c.product)
+        if token[-1] in lex.meat and token not in lex.cuts:
+            animal = token
     return list(dict.fromkeys(terms))
 
 
+def _meat_of(animal: str) -> list[str]:
+    """牦牛 → 牦牛肉 and 牛肉; 羔羊 → 羊肉."""
+    lex = lexicon()
+    specific = lex.products.get(animal + "肉")
+    return [t for t in (specific, lex.meat[animal[-1]]) if t]
+
+
+def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
+    """A listing's own category and tags on our category tree: 生鲜水果 → 水果, 休闲零食 →
+    零食, 肉禽蛋 → 肉类 and 禽蛋, a 年货 tag → 年货 (top levels and virtual categories)."""
+    lex = lexicon()
+    found: list[str] = []
+    for text in (category, *tags):
+        text = text.strip()
+        pieces = [text] if text in lex.categories else segment.search_terms(text)
+        for word in pieces:
+            path = lex.categories.get(word)
+            if path and word not in lex.products:
+                found.append(path.partition("/")[0])
+    return list(dict.fromkeys(found))
+
+
+def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> list[str]:
+    """Canonical goods of a listing, its head product first: the head of each part of its
+    title (when they agree on a category), the generic products those are kinds of, the
+    meat a cut is, the category path, and its own category and tags on our tree."""
+    lex = lexicon()
+    imported = imported_categories(category, tags)
+    found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
+    if found and any(g.path for g in found):
+        # Parts of a title that disagree: the category most of them name; on a tie the one
+        # the listing's own category agrees with, else the last.
+        votes = Counter(g.path for g in found if g.path)
+        best = max(votes.values())
+        tied = [g.path for g in found if g.path and votes[g.path] == best]
+        agreeing = [p for p in tied if p.partition("/")[0] in imported]
+        chosen = (agreeing or tied)[-1]
+        found = [g for g in found if g.path == chosen or g.path is None]
+    terms: list[str] = []
+    for goods in found:
+        if goods.product:
+            terms.append(goods.product)
+        terms.extend(goods.kinds)
+    for product in [t for t in terms if t in lex.whole.values()]:
+        terms.extend(lex.meat[k] for k, whole in lex.whole.items() if whole == product)
+    terms.extend(_meat(title))
+    for product in list(terms):
+        path = lex.category_of.get(product, "")
+        terms.extend(part for part in path.split("/") if part)
+    # A category naming several of ours (肉禽蛋) counts for the ones the title agrees with.
+    tops = [c for c in imported if c not in lex.virtual]
+    own = {t for t in terms if t in tops}
+    terms.extend(c for c in imported if c in lex.virtual or len(tops) == 1 or not own or c in own)
+    return list(dict.fromkeys(terms))
+
+
+def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
+    """Whether a title is about one of these names, not merely mentions it: 德宏古法红糖 is
+    红糖, but 糯米甜酒 is no 糯米 and 潮汕牛肉丸 no 牛肉 (the head comes last)."""
+    for run in _CJK_RUN.findall(title):
+        tokens = segment.words(run)
+        while len(tokens) > 1 and _is_noise(tokens[-1]):
+            tokens.pop()
+        body = "".join(tokens)
+        if any(surface and body.endswith(surface) for surface in surfaces):
+            return True
+    return False
+
+
 def kinds_of(product: str) -> list[str]:
-    """Shorter products that end this one: 薄皮核桃 → 核桃, 红心猕猴桃 → 猕猴桃."""
-    products = lexicon().products
-    return [products[product[k:]] for k in range(1, len(product) - 1) if product[k:] in products]
+    """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
+    红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
+    lex = lexicon()
+    path = lex.category_of.get(lex.products.get(product, product))
+    return [lex.products[product[k:]] for k in range(1, len(product) - 1)
+            if product[k:] in lex.products and (
+                path is None or product[:k] in lex.forms
+                or lex.category_of.get(lex.products[product[k:]]) in (None, path))]
 
 
 def search_parts(product: str) -> list[str]:
-    """The dictionary parts of a compound product name, for titles that spell it apart."""
-    return [part for part in segment.search_terms(product) if part != product]
+    """The parts of a compound product name, for titles that spell it apart: its dictionary
+    parts and whatever they leave over (文昌鸡 = 文昌 鸡, so 文昌椰青 is no 文昌鸡)."""
+    parts = [part for part in segment.search_terms(product) if part != product]
+    if not parts:
+        return []
+    covered = {i for part in parts for start in _occurrences(product, part)
+               for i in range(start, start + len(part))}
+    rest = "".join(char if i not in covered else " " for i, char in enumerate(product))
+    return parts + rest.split()
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    return [i for i in range(len(text) - len(part) + 1) if text.startswith(part, i)]
 
 
 def weight_factor(unit: str) -> Decimal | None:

@@ -2,7 +2,8 @@
 
 products.txt (category path | names), specialties.txt, synonyms.txt,
 categories.json, attributes.txt, regions.json (generated offline from jionlp by
-nlp/tools/build_gazetteer.py) and areas.json (historic and colloquial areas).
+nlp/tools/build_gazetteer.py), areas.json (historic and colloquial areas), heads.txt
+(head morphemes), meat.txt (animals and cuts), english.txt and nonfood.txt.
 """
 from __future__ import annotations
 
@@ -75,6 +76,20 @@ class Specialty:
     origin: str
 
 
+@dataclass(frozen=True)
+class Head:
+    """What a word ending in a head character is a kind of (春橙 → 橙子)."""
+    generics: tuple[str, ...]
+    exceptions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A cut of meat: the product it is, if any, and the animals it is sold for."""
+    product: str | None
+    animals: frozenset[str]
+
+
 @dataclass
 class Lexicon:
     products: dict[str, str] = field(default_factory=dict)      # surface -> canonical
@@ -87,6 +102,13 @@ class Lexicon:
     attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
     pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
     short: dict[str, str] = field(default_factory=dict)         # 云南省 -> 云南
+    heads: dict[str, Head] = field(default_factory=dict)        # 橙 -> 橙子
+    forms: frozenset[str] = frozenset()                         # 干 (干辣椒 is a 辣椒)
+    meat: dict[str, str] = field(default_factory=dict)          # animal head 牛 -> 牛肉
+    whole: dict[str, str] = field(default_factory=dict)         # animal head 鸡 -> 鸡 (sold whole)
+    cuts: dict[str, list[Cut]] = field(default_factory=dict)    # wording -> cuts
+    english: dict[str, str] = field(default_factory=dict)       # honey -> 蜂蜜
+    nonfood: frozenset[str] = frozenset()
 
     def members(self, category: str) -> set[str]:
         """Canonical products under a category path, or a virtual category's parts."""
@@ -100,6 +122,11 @@ class Lexicon:
         yield from self.categories
         yield from (a for a in self.attributes if len(a) > 1)
         yield from (r for r in self.regions if len(r) > 1)
+        yield from (c for c in self.cuts if len(c) > 1)
+        yield from (w for w in self.nonfood if len(w) > 1 and not w.isascii())
+
+    def virtual_parts(self, category: str) -> tuple[str, ...]:
+        return self.virtual.get(category, ())
 
 
 def _read_products(lex: Lexicon) -> None:
@@ -179,6 +206,48 @@ def _read_regions(lex: Lexicon) -> None:
         bucket.sort(key=lambda r: _LEVEL_RANK.get(r.level, 4))
 
 
+def _read_heads(lex: Lexicon) -> None:
+    section = ""
+    for line in _lines("heads.txt"):
+        if line.startswith("["):
+            section = line.strip("[] ")
+            continue
+        if section == "forms":
+            lex.forms |= frozenset(line.split())
+            continue
+        chars, generics, *rest = (part.strip() for part in line.split("|"))
+        exceptions = rest[0].removeprefix("not:").split() if rest else []
+        head = Head(tuple(lex.products.get(g, g) for g in generics.split()), frozenset(exceptions))
+        for char in chars.split():
+            lex.heads[char] = head
+
+
+def _read_meat(lex: Lexicon) -> None:
+    section = ""
+    for line in _lines("meat.txt"):
+        if line.startswith("["):
+            section = line.strip("[] ")
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if section == "animals":
+            animal, meat, whole = parts
+            lex.meat[animal] = meat
+            if whole != "-":
+                lex.whole[animal] = lex.products.get(whole, whole)
+        elif section == "cuts":
+            product, animals, wordings = parts
+            cut = Cut(None if product == "-" else product, frozenset(animals.split()))
+            for wording in wordings.split():
+                lex.cuts.setdefault(wording, []).append(cut)
+
+
+def _read_english(lex: Lexicon) -> None:
+    for line in _lines("english.txt"):
+        name, _, word = line.partition("|")
+        lex.english[" ".join(name.split()).lower()] = word.strip()
+    lex.nonfood = frozenset(word.lower() for line in _lines("nonfood.txt") for word in line.split())
+
+
 def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
     for surface, canonical in lex.products.items():
         lex.surfaces.setdefault(canonical, set()).add(surface)
@@ -206,5 +275,8 @@ def lexicon() -> Lexicon:
     _read_categories(lex)
     _read_attributes(lex)
     _read_regions(lex)
+    _read_heads(lex)
+    _read_meat(lex)
+    _read_english(lex)
     _build_surfaces_and_pinyin(lex)
     return lex

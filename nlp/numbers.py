@@ -16,16 +16,17 @@ CN_DIGITS = "零〇一二两三四五六七八九"
 # Bounded repetition keeps every pattern linear on pathological input (2,000 digits).
 NUM = rf"(?:\d{{1,9}}(?:\.\d{{1,3}})?|[{CN_DIGITS}十百千万俩仨]{{1,9}}(?:点[{CN_DIGITS}]{{1,3}})?)"
 COUNT_UNITS = ("箱", "袋", "个", "只", "盒", "瓶", "罐", "件", "份", "枚", "颗", "条", "包", "提",
-               "桶", "串", "把", "捆", "棵", "根", "束", "饼", "听", "套", "斤装", "箱装", "粒")
+               "桶", "串", "把", "捆", "棵", "根", "束", "饼", "听", "套", "斤装", "箱装", "粒",
+               "板", "筐", "坛")
 WEIGHT_FACTORS = {"斤": Decimal(1), "公斤": Decimal(2), "千克": Decimal(2), "kg": Decimal(2),
-                  "克": Decimal("0.002"), "g": Decimal("0.002")}
+                  "克": Decimal("0.002"), "g": Decimal("0.002"), "吨": Decimal(2000)}
 VOLUME_UNITS = ("毫升", "ml", "升", "l")
 _UNIT_ALT = "|".join(sorted([*WEIGHT_FACTORS, *COUNT_UNITS, *VOLUME_UNITS], key=len, reverse=True))
 UNIT = rf"(?:{_UNIT_ALT})"
 YUAN = r"(?:块钱|块|元钱|元|rmb)"
 # 三块五 / 3块5 / 一块二毛 / 八毛五 / ¥8 / 50元
 AMOUNT = (rf"(?:[¥￥]\s*(?P<{{p}}sym>{NUM})"
-          rf"|(?P<{{p}}yuan>{NUM})\s*{YUAN}(?:\s*(?P<{{p}}jiao>[一二三四五六七八九\d])(?:毛|角)?"
+          rf"|(?P<{{p}}yuan>{NUM})\s*{YUAN}(?:\s*(?P<{{p}}jiao>[一二三四五六七八九\d])(?![十百千万\d])(?:毛|角)?"
           rf"(?!\s*{UNIT}))?"
           rf"|(?P<{{p}}mao>{NUM})\s*(?:毛钱|毛|角)(?P<{{p}}fen>[一二三四五六七八九\d](?!\s*{UNIT}))?)")
 UPPER_BEFORE = ("不超过", "最多", "不高于", "顶多", "最高")
@@ -41,7 +42,9 @@ FEN = Decimal("0.01")
 
 def to_decimal(raw: str) -> Decimal | None:
     """One numeral span as a Decimal: 50, 1.5, 五十, 一百二, 两, 俩, 十来 (about ten)."""
-    raw = raw.strip().replace("来", "")
+    raw = raw.strip().replace("来", "").removesuffix("多").removesuffix("把")  # about: 十来斤, 三百多斤
+    if raw in ("百", "千", "万"):
+        raw = "一" + raw  # 百把斤 is about a hundred
     if not raw:
         return None
     raw = raw.replace("俩", "两").replace("仨", "三")
@@ -67,6 +70,7 @@ class Price:
     low: Decimal | None
     high: Decimal | None
     per: str | None  # a canonical unit, 'total', or None when not said
+    said_unit: str | None = None  # the unit as spoken (公斤 stays 公斤): a seller's listing unit
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,13 @@ _TOTAL = re.compile(rf"(?P<word>{_alt(TOTAL_BEFORE)})\s*(?:{_amount_re()}|(?P<ba
 _AFTER_WORDS = _alt(UPPER_AFTER + LOWER_AFTER + AROUND_AFTER)
 _BEFORE_WORDS = _alt(UPPER_BEFORE + UPPER_EXCLUSIVE_BEFORE + LOWER_BEFORE + LOWER_EXCLUSIVE_BEFORE)
 _UNIT_THEN_PRICE = re.compile(
-    rf"(?P<each>每|一)\s*(?P<unit>{UNIT})\s*(?:要|卖|是|才)?\s*(?P<before>{_BEFORE_WORDS})?\s*"
+    rf"(?P<each>每|一)\s*(?P<unit>{UNIT})\s*(?:要|卖|是|才|大概|大约|差不多|能卖|卖到)?\s*(?P<before>{_BEFORE_WORDS})?\s*"
     rf"(?:{_amount_re()}|(?P<bare>{NUM})(?=\s*(?:{_AFTER_WORDS})|[\s,的]|$))\s*(?P<word>{_AFTER_WORDS})?")
 _PRICE_THEN_UNIT = re.compile(
     rf"(?P<before>{_BEFORE_WORDS})?\s*{_amount_re()}\s*(?:每|一|/|一个)\s*(?P<unit>{UNIT})"
     rf"\s*(?P<word>{_AFTER_WORDS})?")
+# 十块钱三斤, 10元2斤: a price for a bundle, restated per unit. No gap: 三块五 100斤 is a stock.
+_PRICE_FOR_BUNDLE = re.compile(rf"{_amount_re()}(?P<count>{NUM})(?P<unit>{UNIT})(?!装)")
 _PLAIN_PRICE = re.compile(_amount_re())
 # 多少钱一斤 asks for the price per 斤; it is not an amount to buy.
 _ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?:一|每|1)\s*{UNIT}"
@@ -133,13 +139,15 @@ _ASK_PRICE = re.compile(rf"(?:多少钱|什么价|啥价|几块钱?|多少)\s*(?
 # A seller's bare number: 一百二一斤, 45一斤, 改成九十.
 _BARE_PER_UNIT = re.compile(rf"(?P<bare>{NUM})\s*(?:一|每|/)\s*(?P<unit>{UNIT})")
 _BARE_SET_TO = re.compile(rf"(?:[改涨降调](?:价格?)?(?:成|为|到))\s*(?P<bare>{NUM})(?![\d.{CN_DIGITS}十百千万])(?!\s*{UNIT})")
-_RANGE_QTY = re.compile(rf"(?P<a>[一二三四五六七八])(?P<b>[两二三四五六七八九])\s*(?P<unit>{UNIT})")
+_RANGE_QTY = re.compile(rf"(?P<a>[一两二三四五六七八])(?P<b>[两二三四五六七八九])(?P<times>[十百千万])?"
+                        rf"\s*(?P<unit>{UNIT})")
+_TIMES = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _SPEC = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{_alt(VOLUME_UNITS)}|斤装|公斤装|克装)\s*(?:一|每)\s*(?P<each>{UNIT})")
 _HALF = re.compile(rf"半\s*(?P<unit>{UNIT})")
 _AND_HALF = re.compile(rf"(?P<num>{NUM})\s*(?P<unit>{UNIT})半")
 _LIANG_WEIGHT = re.compile(
     rf"(?P<num>[一二三四五六七八九十半\d]{{1,4}})两(?!\s*(?:{_alt(COUNT_UNITS)}|{_alt(tuple(WEIGHT_FACTORS))}))")
-_QUANTITY = re.compile(rf"(?P<num>{NUM}来?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
+_QUANTITY = re.compile(rf"(?P<num>{NUM}(?:来|多|把)?)\s*(?P<unit>{UNIT})(?P<spec>装)?")
 
 
 def _blank(text: str, match: re.Match[str]) -> str:
@@ -214,15 +222,23 @@ def extract(text: str, seller: bool = False) -> Numbers:
 
 
 def _prices_with_units(text: str, prices: list[Price]) -> str:
+    for match in list(_PRICE_FOR_BUNDLE.finditer(text)):
+        amount, count = _amount(match), to_decimal(match.group("count"))
+        unit = match.group("unit")
+        if amount is None or not count or count == 1 or unit in VOLUME_UNITS:
+            continue
+        value, per = _per_unit((amount / count).quantize(FEN), unit)
+        prices.append(Price(value, value, per, unit))
+        text = _blank(text, match)
     for pattern in (_PRICE_THEN_UNIT, _UNIT_THEN_PRICE):
         for match in list(pattern.finditer(text)):
             value = _value(match)
             unit = match.group("unit")
             if value is None or unit in VOLUME_UNITS:
                 continue
-            value, unit = _per_unit(value, unit)
+            said, (value, unit) = unit, _per_unit(value, unit)
             word = match.group("before") or match.group("word")
-            prices.append(_bound(word, value, unit) if word else Price(value, value, unit))
+            prices.append(_bound(word, value, unit) if word else Price(value, value, unit, said))
             text = _blank(text, match)
     return text
 
@@ -232,7 +248,7 @@ def _seller_prices(text: str, prices: list[Price]) -> str:
         value = to_decimal(match.group("bare"))
         if value is not None and match.group("unit") not in VOLUME_UNITS:
             value, unit = _per_unit(value, match.group("unit"))
-            prices.append(Price(value, value, unit))
+            prices.append(Price(value, value, unit, match.group("unit")))
             text = _blank(text, match)
     for match in list(_BARE_SET_TO.finditer(text)):
         value = to_decimal(match.group("bare"))
@@ -253,6 +269,7 @@ def _quantities(text: str, quantities: list[Quantity]) -> str:
         low, high = to_decimal(match.group("a")), to_decimal(match.group("b"))
         if low is not None and high is not None and high == low + 1:
             unit, factor = canonical_unit(match.group("unit"))
+            factor *= _TIMES.get(match.group("times") or "", 1)  # 两三百斤 is 200 to 300
             quantities.append(Quantity(low * factor, unit, high * factor))
             text = _blank(text, match)
     for match in list(_AND_HALF.finditer(text)):

@@ -14,6 +14,8 @@ from nlp import lexicon
 
 _LEXICON_FREQ = 50_000
 _loaded = False
+# How often jieba's corpus saw each lexicon word, before we raised them all alike.
+_corpus_frequency: dict[str, int] = {}
 _lock = threading.Lock()
 _SEPARATOR = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -29,8 +31,11 @@ def load() -> None:
         # Lexicon words segment whole (赣南脐橙, 五常大米, 土鸡蛋); search mode still
         # yields their dictionary parts for the index.
         for word in lexicon.lexicon().jieba_words():
+            _corpus_frequency[word] = jieba.dt.FREQ.get(word, 0)
             jieba.add_word(word, freq=_LEXICON_FREQ)
         zhconv.convert("載入", "zh-cn")  # its dictionary loads on first use: do it now
+        from nlp import shapes  # after the lexicon; it indexes product names
+        shapes.load()
         # Dictionaries are hundreds of thousands of long-lived objects: keep them out of
         # the cyclic collector, whose full passes would otherwise stall a request ~100 ms.
         gc.collect()
@@ -56,3 +61,8 @@ def search_terms(text: str) -> list[str]:
 def index_text(text: str) -> str:
     """Space-joined search-mode terms, the form stored in the FTS table."""
     return " ".join(search_terms(text))
+
+
+def frequency(word: str) -> int:
+    """How often jieba's corpus has seen the word (0 when it has not)."""
+    return _corpus_frequency.get(word, jieba.dt.FREQ.get(word, 0))

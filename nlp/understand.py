@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, segment
+from nlp import numbers, orders, segment, seller, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -38,6 +38,9 @@ class Understanding:
     flags: frozenset[str] = frozenset()
     # Content words nothing in the lexicons explained, for a text search fallback.
     words: tuple[str, ...] = ()
+    # Words the goods must show in their title: a modifier the lexicon lacks (白心 in
+    # 白心火龙果) or an unknown compound read through its head (盐水鸭 is a 鸭子).
+    qualifiers: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -53,6 +56,9 @@ class _Found:
     regions: list[Region] = field(default_factory=list)
     attributes: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    qualifiers: list[str] = field(default_factory=list)
+    place: Region | None = None      # where the buyer is or wants it sent, not the origin
+    nonfood: str | None = None       # 小米手机: a thing we do not sell
 
 
 def _cues(name: str) -> list[str]:
@@ -63,8 +69,9 @@ def _has(text: str, name: str) -> bool:
     return any(cue in text for cue in _cues(name))
 
 
-def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
+def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") -> _Found:
     found = _Found()
+    goods_at, nonfood_at = -1, -1
     for position, word in enumerate(words):
         compound = position > 0 and words[position - 1] == found.surface  # 土豆粉条 is 粉条
         if word in lex.products and (found.product is None or compound
@@ -73,16 +80,91 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str]) -> _Found:
                 origin = lex.regions.get(lex.specialties[found.product].origin)
                 found.regions.extend(origin[:1] if origin else [])
             found.product, found.surface = lex.products[word], word
+            goods_at = position
+            _modifier(words, position, text, found)
         elif word in lex.categories and word not in lex.products and found.category is None:
             found.category = lex.categories[word]
+            goods_at = position
+            _modifier(words, position, text, found)
         elif word in lex.attributes:
             if lex.attributes[word] not in found.attributes:
                 found.attributes.append(lex.attributes[word])
         elif word in lex.regions and len(word) > 1:
-            found.regions.append(lex.regions[word][0])
+            if _names_the_buyers_place(words, position):
+                found.place = found.place or lex.regions[word][0]
+            else:
+                found.regions.append(lex.regions[word][0])
+        elif word in lex.nonfood:
+            nonfood_at = position
+            found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
+    if 0 <= goods_at < nonfood_at:
+        # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun.
+        found.nonfood = "".join(words[goods_at:nonfood_at + 1])
+        found.product = found.surface = found.category = None
+        found.qualifiers.clear()
     return found
+
+
+def _names_the_buyers_place(words: list[str], position: int) -> bool:
+    """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
+    before = "".join(words[max(0, position - 3):position])
+    return any(before.endswith(cue) for cue in _cues("place"))
+
+
+def _modifier(words: list[str], position: int, text: str, found: _Found) -> None:
+    """白心火龙果, 千岛湖龙井: an unknown word written onto the goods word narrows it."""
+    if position == 0:
+        return
+    before = words[position - 1]
+    if (before in found.unknown and len(before) > 1 and not before.isascii()
+            and before + words[position] in text):
+        found.unknown.remove(before)
+        found.qualifiers.append(before)
+
+
+def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon) -> None:
+    """When nothing else names goods, the first unknown word that reads as goods does."""
+    for position, word in enumerate(words):
+        if word in found.unknown and _read_by_head(words, position, found, lex):
+            found.unknown.remove(word)
+            return
+
+
+def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) -> bool:
+    """A word the lexicon lacks, read head-final: 盐水鸭 is a 鸭子, 滩羊 is 羊肉, 牛腱子 is
+    牛肉 (a cut of an animal is its meat), 后腿肉 is meat. The word must then show in the
+    title of what is offered."""
+    word = words[position]
+    cuts = lex.cuts.get(word)
+    if cuts:
+        animal = word[0] if word[0] in lex.meat else (
+            words[position - 1][-1] if position and words[position - 1][-1] in lex.meat else None)
+        fitting = [c for c in cuts if animal in c.animals and c.product]
+        if fitting:
+            found.product = found.surface = lex.products.get(fitting[0].product,
+                                                              fitting[0].product)
+            return True
+        qualifier = word[1:] if animal and word[0] == animal else word
+        if animal:
+            found.product, found.surface = lex.meat[animal], word
+        else:
+            found.category, found.surface = lex.categories.get("肉", "肉类"), word
+        found.qualifiers.append(qualifier.removesuffix("肉") or qualifier)
+        return True
+    if len(word) < 2 or word.isascii():
+        return False
+    if word[-1] in lex.meat and lex.meat[word[-1]] in lex.products:
+        generic = lex.products.get(word + "肉") or lex.whole.get(word[-1]) or lex.meat[word[-1]]
+    else:
+        head = lex.heads.get(word[-1])
+        if head is None or not head.generics or any(word.endswith(e) for e in head.exceptions):
+            return False
+        generic = head.generics[0]
+    found.product, found.surface = generic, word
+    found.qualifiers.append(word)
+    return True
 
 
 def _is_head(words: list[str], position: int) -> bool:
@@ -102,8 +184,15 @@ def _homophone_region(found: _Found, lex: Lexicon) -> None:
             return
 
 
+def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
+    """The text with every word the lexicons explained blanked (cuts of meat included): a
+    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐)."""
+    return "".join(word if (word in found.unknown and word not in lex.cuts) or word.isascii()
+                   else " " for word in words)
+
+
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
-    """Homophones and whole pinyin: 平果 and pingguo mean 苹果."""
+    """Homophones and whole pinyin (平果 and pingguo mean 苹果), then shapes (猕猴挑)."""
     latin = "".join(_LATIN.findall(text))
     for candidate in (latin, *_LATIN.findall(text)):
         if len(candidate) >= 4 and candidate in lex.pinyin:
@@ -116,9 +205,72 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
                 window = run[start:start + size]
                 canonical = lex.pinyin.get(pinyin_of(window))
                 if canonical and set(window) & set(canonical) and window not in lex.regions:
-                    found.product, found.surface = canonical, window
-                    found.unknown = [w for w in found.unknown if w not in window and window not in w]
+                    _corrected(found, canonical, window)
                     return
+    _correct_shape(text, found, lex)
+
+
+def _corrected(found: _Found, canonical: str, window: str) -> None:
+    found.product, found.surface = canonical, window
+    found.unknown = [w for w in found.unknown if w not in window and window not in w]
+
+
+# A window that is itself a word people write (木本, 本地) is no typo.
+_RARE_WORD = 5
+
+
+def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
+    """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
+    for run in _CJK_RUN.findall(text):
+        for size in (4, 3, 2):
+            for start in range(len(run) - size + 1):
+                window = run[start:start + size]
+                if segment.frequency(window) > _RARE_WORD or window in lex.regions:
+                    continue
+                candidates = shapes.lookalike_products(window)
+                if candidates:
+                    # Equally close readings: the word people write more often (木耳, 松茸).
+                    best = max(candidates, key=lambda c: (shapes.closeness_in(window, c),
+                                                          segment.frequency(c)))
+                    _corrected(found, lex.products[best], window)
+                    return
+
+
+_LATIN_RUN = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)*")
+_PHRASE = 3
+
+
+def _from_english(text: str) -> str:
+    """want some honey, 有kiwi吗, 来点green tea: English names of goods become ours."""
+    if not _LATIN.search(text):
+        return text
+    return _LATIN_RUN.sub(lambda match: _english_run(match.group(0)), text)
+
+
+def _english_run(run: str) -> str:
+    words, out, start = run.split(), [], 0
+    while start < len(words):
+        for size in range(min(_PHRASE, len(words) - start), 0, -1):
+            word = _english_word(" ".join(words[start:start + size]))
+            if word:
+                out.append(f" {word} ")
+                start += size
+                break
+        else:
+            out.append(words[start])
+            start += 1
+    return " ".join(out)
+
+
+def _english_word(phrase: str) -> str | None:
+    """A name as listed, or its singular (berries → berry, tomatoes → tomato, eggs → egg)."""
+    english = lexicons.lexicon().english
+    for singular in (phrase, phrase[:-3] + "y" if phrase.endswith("ies") else None,
+                     phrase[:-2] if phrase.endswith("es") else None,
+                     phrase[:-1] if phrase.endswith("s") else None):
+        if singular and singular in english:
+            return english[singular]
+    return None
 
 
 def _choose(text: str) -> tuple[int | None, str]:
@@ -168,6 +320,8 @@ def _most_specific(regions: list[Region]) -> Region:
 
 def _entity_slots(found: _Found) -> dict[str, Any]:
     slots: dict[str, Any] = {}
+    if found.nonfood:
+        slots["nonfood"] = found.nonfood
     if found.product:
         slots["product"] = found.product
     elif found.category:
@@ -176,6 +330,8 @@ def _entity_slots(found: _Found) -> dict[str, Any]:
         slots["origin"] = _most_specific(found.regions).slot()
     if found.attributes:
         slots["attributes"] = list(found.attributes)
+    if found.place:
+        slots["buyer_city"] = found.place.name
     return slots
 
 
@@ -202,7 +358,7 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "refine", frozenset({"cheaper"})
     if _has(norm, "next_page") and not has_goods and not constraints:
         return "next_page", frozenset()
-    if has_goods:
+    if has_goods or found.nonfood:
         return "search", frozenset()
     if constraints and not found.unknown:
         return "refine", frozenset()
@@ -269,23 +425,32 @@ def understand(text: str, context: dict[str, Any] | None = None) -> Understandin
 
 
 def _understand(text: str, context: dict[str, Any]) -> Understanding:
-    norm = normalise(text[:MAX_CHARS])
+    norm = _from_english(normalise(text[:MAX_CHARS]))
     if not norm:
         return Understanding("other")
+    command = orders.parse(norm)  # 订单 N, 取消订单 N, 发货 N 顺丰SF…: see nlp/orders.py
+    if command:
+        return Understanding("my_orders", command)
     simple = _whole_message(norm)
     if simple:
         return Understanding(simple)
     bare = _BARE_CHOICE.match(norm) if context.get("page") else None
     if bare:
         return Understanding("choose", {"index": int(numbers.to_decimal(bare.group("n")) or 0)})
+    numbered = seller.numbered_command(norm)  # 下架 2, 给2号加图: a listing number, not a choice
+    if numbered:
+        return Understanding("update_listing", *numbered)
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest))
-    found = _scan(segment.words(nums.rest), lex, _ignored_words())
-    if not found.product and not found.category:
-        _correct_typo(nums.rest, found, lex)
+    words = segment.words(nums.rest)
+    found = _scan(words, lex, _ignored_words(), nums.rest)
+    if not found.product and not found.category and not found.nonfood:
+        _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
             _homophone_region(found, lex)
+    if not found.product and not found.category and not found.nonfood:
+        _read_unknown_by_head(words, found, lex)
     intent, flags = _decide(norm, found, nums, index, context)
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
@@ -297,8 +462,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
             slots.update(product=found.product, title=found.surface)
     if intent in ("help", "greeting", "thanks", "other", "my_orders", "my_listings"):
         slots = {}
-    words = tuple(found.unknown) if intent in ("search", "refine") else ()
-    return Understanding(intent, slots, flags, words)
+    searching = intent in ("search", "refine")
+    words = tuple(found.unknown) if searching else ()
+    has_goods = "product" in slots or "category" in slots
+    qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
+    return Understanding(intent, slots, flags, words, qualifiers)
 
 
 @cache

@@ -2,8 +2,11 @@
 and messages built, signed and sealed as WeChat sends them."""
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from db import Database, listings, schema
 from db.catalogue import read as read_catalogue
 from nlp import segment
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 OLD_AES_KEY = "A" * 43
@@ -118,3 +122,32 @@ def free_port() -> int:
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+async def serve(config_path: Path, port: int, log: Path | None = None
+                ) -> asyncio.subprocess.Process:
+    """`python -m bot serve` in its own process: another server on the same database."""
+    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(ROOT)}
+    out = log.open("ab") if log else asyncio.subprocess.DEVNULL
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--config", str(config_path), cwd=ROOT,
+            env=env, stdout=out, stderr=out)
+    finally:
+        if log:
+            out.close()
+
+
+async def ready(session: aiohttp.ClientSession, port: int, limit: float = 30.0) -> None:
+    """Until the server on this port answers /healthz with 200."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + limit
+    while True:
+        try:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        assert loop.time() < give_up, "server never became ready"
+        await asyncio.sleep(0.1)

@@ -6,11 +6,16 @@
     fake.expire_token()                      # the current token now answers 42001
     fake.break_token()                       # 40001 until the client forces a refresh
     fake.answer_garbage(path); fake.hang(path)  # non-JSON answer; no answer until close()
-    fake.sent, fake.menus, fake.calls[path], fake.token_requests, fake.force_requests,
+    fake.delay = 0.05                        # every send answers this much later
+    fake.sent, fake.templates, fake.menus, fake.calls[path], fake.token_requests, fake.force_requests,
     fake.requests  # [(path, content type, raw body)] in arrival order
     await fake.close()
 
-Paths are written without "/cgi-bin/": "stable_token", "message/custom/send", "menu/create".
+Paths are written without "/cgi-bin/": "stable_token", "message/custom/send",
+"message/template/send", "menu/create", "media/get".
+
+    fake.add_media("MEDIA_ID", jpeg_bytes)   # GET media/get answers these bytes;
+                                             # an unknown id answers errcode 40007
 """
 from __future__ import annotations
 
@@ -38,7 +43,10 @@ class FakeWeChat:
         self.token_requests = 0   # every stable_token request, forced or not
         self.force_requests = 0   # those with force_refresh: true
         self.sent: list[dict[str, Any]] = []    # accepted customer-service messages
+        self.templates: list[dict[str, Any]] = []  # accepted template messages
+        self.delay = 0.0                        # seconds before a send answers
         self.menus: list[dict[str, Any]] = []   # accepted menu/create bodies
+        self.media: dict[str, tuple[bytes, str]] = {}  # media_id -> (bytes, content type)
         self.calls: dict[str, int] = defaultdict(int)            # requests per path
         self.requests: list[tuple[str, str, str]] = []           # (path, content type, raw body)
         self._scripts: dict[str, deque[int | str]] = defaultdict(deque)
@@ -46,8 +54,10 @@ class FakeWeChat:
         app = web.Application()
         for path, handler in (("stable_token", self._stable_token),
                               ("message/custom/send", self._custom_send),
+                              ("message/template/send", self._template_send),
                               ("menu/create", self._menu_create)):
             app.router.add_post(f"/cgi-bin/{path}", self._endpoint(path, handler))
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         self.server = TestServer(app, host="127.0.0.1")  # port 0: a random free port
 
     async def start(self) -> FakeWeChat:
@@ -79,6 +89,9 @@ class FakeWeChat:
 
     def hang(self, path: str, times: int = 1) -> None:
         self._scripts[path].extend([HANG] * times)
+
+    def add_media(self, media_id: str, body: bytes, content_type: str = "image/jpeg") -> None:
+        self.media[media_id] = (body, content_type)
 
     def break_token(self) -> None:
         """Normal fetches keep handing out the current token but calls with it get 40001;
@@ -146,8 +159,37 @@ class FakeWeChat:
         refusal = self._token_refusal(request)
         if refusal:
             return refusal
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.sent.append(body)
         return _answer(0, "ok")
+
+    async def _template_send(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        refusal = self._token_refusal(request)
+        if refusal:
+            return refusal
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if not body.get("template_id") or not isinstance(body.get("data"), dict):
+            return _answer(47003, "argument invalid")
+        self.templates.append(body)
+        return _answer(0, "ok")
+
+    async def _media_get(self, request: web.Request) -> web.StreamResponse:
+        """Raw bytes on success, a JSON errcode on failure: the real API's two shapes."""
+        self.calls["media/get"] += 1
+        self.requests.append(("media/get", "", request.query_string))
+        scripted = await self._scripted("media/get")
+        if scripted is not None:
+            return scripted
+        refusal = self._token_refusal(request)
+        if refusal:
+            return refusal
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None:
+            return _answer(40007, "invalid media_id")
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type)
 
     async def _menu_create(self, request: web.Request, body: dict[str, Any]) -> web.Response:
         refusal = self._token_refusal(request)

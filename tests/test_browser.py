@@ -178,3 +178,34 @@ async def test_a_remote_client_is_refused_unless_allowed(netns, tmp_path: Path) 
         finally:
             await server.close()
     assert results == {False: "403", True: "200"}
+
+
+async def test_an_order_placed_from_the_simulator(browser: Browser, demo: Bot) -> None:
+    page = await open_simulator(browser, demo)
+    await say(page, "我想买蜂蜜")
+    reply = page.locator(".bubble.bot").last
+    await expect(reply).to_contain_text("神农架土蜂蜜")
+    async with page.context.expect_page() as opened:
+        await reply.locator("a", has_text="下单").first.click()
+    order = await opened.value
+    await expect(order.locator("h1")).to_have_text("神农架土蜂蜜 百花蜜 1斤")
+    await expect(order.locator("#total")).to_have_text("¥68.00")
+    await order.fill("#quantity", "3")
+    await expect(order.locator("#total")).to_have_text("¥204.00")  # the live total
+    await order.fill("#name", "李四")
+    await order.fill("#phone", "1391234")  # too short: the server says so, values kept
+    await order.fill("#address", "湖北省武汉市洪山区珞喻路1号")
+    await order.click("button[type=submit]")
+    await expect(order.locator("#phone-error")).to_contain_text("11位手机号")
+    await expect(order.locator("#address")).to_have_value("湖北省武汉市洪山区珞喻路1号")
+    await shot(order, "order-form-error")
+    await order.fill("#phone", "139 1234 5678")
+    await order.click("button[type=submit]")
+    await expect(order.locator("h1")).to_have_text("下单成功")
+    number = (await order.locator(".order-no strong").inner_text()).strip()
+    await expect(order.locator(".notified")).to_contain_text("还没有开通微信通知")
+    await shot(order, "order-placed")
+    await say(page, "我的订单")
+    await expect(page.locator(".bubble.bot").last).to_contain_text(f"{number} 待确认")
+    assert demo.db_rows("SELECT quantity, phone, status FROM orders") == [
+        (3, "13912345678", "placed")]

@@ -32,7 +32,7 @@ async def test_order_link_opens_the_listing_and_refuses_tampering(bot) -> None:
         assert "柞水木耳 小碗耳 250克" in await response.text()
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     async with bot.session.get(bot.server.make_url(f"/o/{forged}")) as response:
-        assert response.status == 400
+        assert response.status == 403
         assert "链接无效" in await response.text()
 
 

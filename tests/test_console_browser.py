@@ -66,7 +66,7 @@ async def test_sign_in_filter_the_log_open_a_transcript_and_export_demand(
     download = await waiting.value
     table = list(csv.reader(io.StringIO(
         (await download.path()).read_text(encoding="utf-8-sig"))))
-    assert table[1][:5] == ["榴莲", "云南", "20–50元", "1", "1"]
+    assert table[1][:6] == ["榴莲", "云南", "没说在哪", "20–50元", "1", "1"]
 
     await page.click("nav.console-nav >> text=概览")
     await expect(page.locator("#kpi-searches")).to_have_text("3")

@@ -111,8 +111,8 @@ def test_report_demand_table_and_csv(tmp_path: Path) -> None:
     try:
         now = time.time()
         for buyer, origin, price in (("a", "云南", 5000), ("b", "云南", 4500), ("c", None, None)):
-            db.call(demand.record, buyer, "我想买榴莲", "榴莲", origin, price, now)
-        db.call(demand.record, "d", "我想买=SUM(A1)", "=SUM(A1)", None, None, now)
+            db.call(demand.record, buyer, "我想买榴莲", "榴莲", origin, price, now=now)
+        db.call(demand.record, "d", "我想买=SUM(A1)", "=SUM(A1)", None, None, now=now)
     finally:
         db.close()
     done = run_cli("report", "demand", "--config", _config(tmp_path), "--days", "7")
@@ -120,11 +120,12 @@ def test_report_demand_table_and_csv(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("unmet demand") and "4 requests" in lines[0]
     row = next(line for line in lines if "云南" in line)
-    assert re.search(r"榴莲\s+云南\s+20–50元\s+2\s+2\s+0", row)
+    assert re.search(r"榴莲\s+云南\s+没说在哪\s+20–50元\s+2\s+2\s+0", row)
     done = run_cli("report", "demand", "--config", _config(tmp_path), "--csv", "--by", "product")
     table = list(csv.reader(io.StringIO(done.stdout)))
-    assert [r[:5] for r in table[1:]] == [["榴莲", "", "", "3", "3"], ["'=SUM(A1)", "", "", "1", "1"]]
-    assert len(table[0]) == 8 + 7
+    assert [r[:6] for r in table[1:]] == [["榴莲", "", "", "", "3", "3"],
+                                         ["'=SUM(A1)", "", "", "", "1", "1"]]
+    assert len(table[0]) == 9 + 7
     done = run_cli("report", "demand", "--config", _config(tmp_path), "--by", "colour")
     assert done.returncode == 1 and "--by" in done.stderr
 

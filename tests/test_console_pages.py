@@ -38,7 +38,7 @@ def _seed_demand(config) -> None:
         ]
         for days_ago, buyer, product, origin, price in rows:
             db.call(demand.record, buyer, f"我想买{product}", product, origin, price,
-                    _noon(days_ago))
+                    "上海" if buyer == "b2" else None, now=_noon(days_ago))
         db.call(restock.subscribe, "b1", "榴莲")
         db.call(restock.subscribe, "b3", "榴莲")
     finally:
@@ -49,13 +49,17 @@ def test_unmet_demand_groups_by_product_region_and_price_band(tmp_path: Path) ->
     config = make_config(tmp_path)
     _seed_demand(config)
     since = _noon(6) - 12 * 3600
-    found = db_call(config, demand.groups, since, time.time() + 1)
+    found = db_call(config, demand.groups, since, time.time() + 1, ("product", "region", "band"))
     summary = [(g.product, g.region, g.band, g.requests, g.buyers, g.waiting) for g in found]
     assert summary == [("榴莲", "云南", "20–50元", 3, 2, 2), ("山竹", "海南", "200元以上", 1, 1, 0),
                        ("榴莲", "不限产地", "未说价格", 1, 1, 2),
                        ("牛油果", "不限产地", "20元以内", 1, 1, 0)]
     today, yesterday = messages.day_of(_noon(0)), messages.day_of(_noon(1))
     assert found[0].trend == {today: 2, yesterday: 1}
+    with_city = db_call(config, demand.groups, since, time.time() + 1)
+    cities = [(g.product, g.region, g.city, g.band, g.requests) for g in with_city]
+    assert cities[0] == ("榴莲", "云南", "没说在哪", "20–50元", 2)
+    assert ("榴莲", "云南", "上海", "20–50元", 1) in cities and len(cities) == 5
     by_product = db_call(config, demand.groups, since, time.time() + 1, ("product",))
     assert [(g.product, g.requests, g.buyers) for g in by_product] == [
         ("榴莲", 4, 3), ("山竹", 1, 1), ("牛油果", 1, 1)]
@@ -81,8 +85,10 @@ async def test_a_no_match_request_reaches_the_demand_page_and_its_csv(bot) -> No
             assert response.headers["Content-Type"].startswith("text/csv")
             assert "attachment" in response.headers["Content-Disposition"]
         table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-        assert table[0][:7] == ["货品", "产地", "价位", "请求数", "买家数", "等待到货提醒", "最近一次"]
-        assert table[1][:6] == ["榴莲", "云南", "20–50元", "1", "1", "1"] and table[1][-1] == "1"
+        assert table[0][:8] == ["货品", "想要的产地", "买家所在地", "价位", "请求数", "买家数",
+                                "等待到货提醒", "最近一次"]
+        assert table[1][:7] == ["榴莲", "云南", "没说在哪", "20–50元", "1", "1", "1"]
+        assert table[1][-1] == "1"
         status, _ = await client.get("/admin/demand?days=5")
         assert status == 400
     finally:
@@ -90,7 +96,7 @@ async def test_a_no_match_request_reaches_the_demand_page_and_its_csv(bot) -> No
 
 
 def test_csv_cells_cannot_run_as_formulas() -> None:
-    group = demand.Group("=HYPERLINK(\"x\")", "+1", "-", 1, 1, time.time())
+    group = demand.Group("=HYPERLINK(\"x\")", "+1", "@x", "-", 1, 1, time.time())
     text = demand.to_csv([group], [])
     assert "'=HYPERLINK" in text and ",'+1," in text
 

@@ -10,7 +10,7 @@ from bot import wire
 from bot.pipeline import PENDING_HEAD
 from tests.conftest import make_config, seed, start_bot, stop_bot
 from tests.fake_wechat import FakeWeChat
-from tests.gate import Gate
+from tests.gate import Gate, until
 
 
 async def _slow_first_message(config, openid: str, xml: str):
@@ -30,7 +30,8 @@ async def test_without_customer_service_the_reply_leads_the_next_one(tmp_path) -
     xml = wire.text_xml("user_late", "我想买脐橙", msg_id=101)
     running = await _slow_first_message(config, "user_late", xml)
     try:
-        assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+        await until(lambda: running.db_rows("SELECT kind, state FROM outbox") == [
+            ("late_reply", "pending")])
         assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
         retry = await running.send_xml(xml, "user_late")
         assert retry == {}  # the retry must not deliver it a second time
@@ -39,7 +40,7 @@ async def test_without_customer_service_the_reply_leads_the_next_one(tmp_path) -
         await stop_bot(running)
     assert following.startswith(PENDING_HEAD)
     assert following.index("赣南脐橙") < following.index("不客气")
-    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
+    assert running.db_rows("SELECT state, channel FROM outbox") == [("shown", "reply")]
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path,
                                   wire.text_xml("user_cs", "我想买脐橙", msg_id=202))
     assert len(fake.sent) == 1 and fake.sent[0]["touser"] == "user_cs"
     assert "赣南脐橙" in fake.sent[0]["text"]["content"]
-    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
+    assert running.db_rows("SELECT state, channel FROM outbox") == [("sent", "customer_service")]
     assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
     assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("message", 1)]
 
@@ -73,7 +74,7 @@ async def test_refused_customer_service_falls_back_to_pending(tmp_path, fake) ->
     running = await _late_via_api(tmp_path, fake, "user_cs",
                                   wire.event_xml("user_cs", "CLICK", "HELP"))
     assert fake.sent == []
-    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+    assert running.db_rows("SELECT state FROM outbox") == [("pending",)]
     assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("event", 0)]
 
 
@@ -81,7 +82,7 @@ async def test_simulated_users_never_reach_the_api(tmp_path, fake) -> None:
     running = await _late_via_api(tmp_path, fake, "sim_alice",
                                   wire.text_xml("sim_alice", "我想买脐橙", msg_id=303))
     assert fake.sent == [] and fake.token_requests == 0
-    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(1,)]
+    assert running.db_rows("SELECT state FROM outbox") == [("pending",)]
 
 
 def test_quota_limits_and_windows(tmp_path) -> None:

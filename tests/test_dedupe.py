@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
-from pathlib import Path
 
 import aiohttp
 
 from bot import wire
 from db import Database, dedupe
-from tests.conftest import free_port, make_config, seed, start_bot, stop_bot
+from tests.conftest import free_port, make_config, ready, seed, serve, start_bot, stop_bot
 from tests.gate import Gate, until
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_retry_of_an_answered_message_gets_the_identical_reply_once(bot) -> None:
@@ -89,27 +85,6 @@ def test_a_live_lease_is_not_taken_over(tmp_path) -> None:
         db.close()
 
 
-async def _serve(config_path: Path, port: int) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--config", str(config_path), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-
-
-async def _ready(session: aiohttp.ClientSession, port: int) -> None:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + 30
-    while True:
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        assert loop.time() < give_up, "server never became ready"
-        await asyncio.sleep(0.1)
-
-
 async def test_two_processes_on_one_database_answer_a_message_once(tmp_path) -> None:
     config = make_config(tmp_path)
     seed(config)
@@ -120,10 +95,10 @@ async def test_two_processes_on_one_database_answer_a_message_once(tmp_path) -> 
         f'encoding_aes_key = "{config.wechat.encoding_aes_key}"\n'
         f'[db]\npath = "{config.db.path}"\n', encoding="utf-8")
     ports = [free_port(), free_port()]
-    servers = [await _serve(config_path, port) for port in ports]
+    servers = [await serve(config_path, port) for port in ports]
     try:
         async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(_ready(session, port) for port in ports))
+            await asyncio.gather(*(ready(session, port) for port in ports))
             xml = wire.text_xml("user_two", "我想买榴莲", msg_id=4242)
 
             async def deliver(port: int) -> dict:

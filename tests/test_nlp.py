@@ -187,3 +187,107 @@ def test_a_bare_number_picks_an_offer_only_when_offers_are_shown() -> None:
     assert understand("2", shown).slots == {"index": 2}
     assert understand("三", shown).intent == "choose"
     assert understand("2").intent == "other"
+
+
+@pytest.mark.parametrize("text, product", [
+    ("want some honey", "蜂蜜"), ("有kiwi吗", "猕猴桃"), ("来点green tea", "绿茶"),
+    ("any oranges?", "橙子"), ("strawberries", "草莓"), ("pork ribs", "排骨"),
+])
+def test_english_names_of_goods(text: str, product: str) -> None:
+    result = understand(text)
+    assert (result.intent, result.slots.get("product")) == ("search", product)
+
+
+@pytest.mark.parametrize("text, place", [
+    ("我在上海，想买点橙子", "上海市"), ("寄到广州的话，有没有蜜橘", "广州市"),
+    ("包邮到天津吗 铁棍山药", "天津市"), ("我是杭州的，有没有大米", "杭州市"),
+])
+def test_the_buyers_place_is_not_the_origin(text: str, place: str) -> None:
+    slots = understand(text).slots
+    assert slots["buyer_city"] == place and "origin" not in slots and slots.get("product")
+
+
+def test_an_origin_and_the_buyers_place_in_one_message() -> None:
+    slots = understand("我在上海，想买浙江的龙井").slots
+    assert slots["origin"] == {"province": "浙江省"} and slots["buyer_city"] == "上海市"
+
+
+@pytest.mark.parametrize("text", ["小米手机", "有没有小米手机", "苹果电脑", "核桃手串", "蜂蜜面膜"])
+def test_a_goods_word_before_a_thing_we_do_not_sell_is_that_thing(text: str) -> None:
+    result = understand(text)
+    assert result.slots.get("nonfood") and "product" not in result.slots
+
+
+def test_a_thing_named_before_the_goods_does_not_hide_them() -> None:
+    assert understand("我用手机买苹果").slots.get("product") == "苹果"
+
+
+@pytest.mark.parametrize("text, product, qualifiers", [
+    ("南京盐水鸭", "鸭子", ("盐水鸭",)), ("牛腱子", "牛肉", ("腱子",)),
+    ("白心火龙果", "火龙果", ("白心",)), ("想炖个鸡汤，买只鸡", "鸡", ()),
+])
+def test_unknown_words_are_read_head_final(text: str, product: str, qualifiers: tuple) -> None:
+    result = understand(text)
+    assert (result.slots.get("product"), result.qualifiers) == (product, qualifiers)
+
+
+@pytest.mark.parametrize("text, product", [
+    ("猕猴挑", "猕猴桃"), ("木茸", "木耳"), ("荔技", "荔枝"), ("核挑", "核桃"), ("香茹", "香菇"),
+])
+def test_typos_of_shape(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
+def test_shape_similarity_comes_from_the_character_data() -> None:
+    from nlp.shapes import alike
+    assert alike("桃", "挑") and alike("耳", "茸") and alike("栗", "粟")
+    assert not alike("鸡", "鸭") and not alike("牛", "午") and not alike("桃", "桃")
+
+
+def test_a_common_word_is_never_taken_for_a_typo() -> None:
+    assert understand("本地的").intent != "search"
+
+
+@pytest.mark.parametrize("text, category", [("有什么零食", "零食"), ("早餐吃的", "早餐"),
+                                             ("山货", "干货"), ("过年送人的", "年货")])
+def test_category_and_occasion_words(text: str, category: str) -> None:
+    assert understand(text).slots.get("category") == category
+
+
+def test_every_generic_the_data_names_is_a_product() -> None:
+    lex = lexicon()
+    generics = [g for head in lex.heads.values() for g in head.generics]
+    cuts = [c.product for cuts in lex.cuts.values() for c in cuts if c.product]
+    for name in [*generics, *lex.meat.values(), *lex.whole.values(), *cuts]:
+        assert name in lex.products, name
+    for word in lex.english.values():
+        assert word in lex.products or word in lex.categories, word
+
+
+@pytest.mark.parametrize("title, present, absent", [
+    ("开州春橙 晚熟 现摘 10斤", {"橙子", "水果"}, set()),
+    ("平谷大桃 油蟠桃 精品 6斤", {"蟠桃", "桃子"}, set()),
+    ("烟台大樱桃 美早 3斤", {"樱桃"}, {"桃子"}),
+    ("临安山核桃 手剥 500g", {"核桃"}, {"桃子"}),
+    ("红原牦牛 牛腱子 2斤", {"牦牛肉", "牛肉"}, set()),
+    ("巴马香猪 五花 2斤", {"猪肉", "五花肉"}, set()),
+    ("金华两头乌 猪肋排 2斤", {"猪肉", "排骨"}, set()),
+    ("宁都黄鸡 整只", {"鸡", "鸡肉"}, set()),
+    ("潮汕牛肉丸 手打 1斤", set(), {"牛肉"}),
+    ("贵州米酒 糯米甜酒", {"米酒"}, {"糯米"}),
+    ("祁东黄花菜 干货", {"黄花菜"}, {"花菜"}),
+    ("遵义朝天椒 干辣椒", {"辣椒"}, set()),
+])
+def test_listing_goods_generalise_head_final(title: str, present: set, absent: set) -> None:
+    from nlp.goods import goods_terms
+    terms = set(goods_terms(title))
+    assert present <= terms and not absent & terms, terms
+
+
+def test_a_listings_own_category_and_tags_map_onto_our_tree() -> None:
+    from nlp.goods import goods_terms, imported_categories
+    assert imported_categories("生鲜水果") == ["水果"]
+    assert imported_categories("休闲零食", ["年货"]) == ["零食", "年货"]
+    terms = goods_terms("高邮咸鸭蛋 双黄 20枚", "肉禽蛋")
+    assert "禽蛋" in terms and "肉类" not in terms  # only the part of 肉禽蛋 the title agrees with
+    assert "水果" in goods_terms("文昌椰青 9个装", "生鲜水果")

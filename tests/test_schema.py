@@ -14,8 +14,8 @@ def test_version_1_database_upgrades_and_keeps_its_data(tmp_path: Path) -> None:
             "INSERT INTO unmet_demand (openid, text, product, created_at) VALUES ('u', '榴莲', '榴莲', 1)"))
         assert db.call(schema.migrate) == schema.CURRENT_VERSION
         row = db.call(lambda c: c.execute(
-            "SELECT text, origin, price_max_fen FROM unmet_demand").fetchone())
-        assert tuple(row) == ("榴莲", None, None)
+            "SELECT text, origin, price_max_fen, buyer_city FROM unmet_demand").fetchone())
+        assert tuple(row) == ("榴莲", None, None, None)
         tables = {r[0] for r in db.call(lambda c: c.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())}
         assert {"cs_quota", "restock_alerts"} <= tables

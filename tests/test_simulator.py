@@ -68,7 +68,7 @@ async def test_late_replies_reach_the_page_by_polling_never_the_api(tmp_path: Pa
     finally:
         await stop_bot(running)
     assert len(late) == 1 and "赣南脐橙" in late[0]
-    assert running.db_rows("SELECT count(*) FROM pending_replies") == [(0,)]
+    assert running.db_rows("SELECT state, channel FROM outbox") == [("shown", "reply")]
 
 
 async def test_simulator_is_off_unless_enabled(bot) -> None:

