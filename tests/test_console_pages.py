@@ -235,5 +235,5 @@ async def test_dashboard_charts_show_the_seeded_figures(tmp_path: Path) -> None:
     assert regions == {"江西": 1.0, "湖北": 1.0, "重庆": 1.0, "云南": 1.0, "陕西": 1.0, "黑龙江": 1.0}
     kpis = dict(re.findall(r'id="kpi-([\w-]+)">([^<]+)<', page))
     assert kpis == {"messages": "11", "searches": "8", "match": "50.0%", "no-match": "50.0%",
-                    "live": "6"}
+                    "live": "6", "orders": "0", "order-value": "¥0.00"}
     assert f'href="/admin/demand?days=7&amp;by=product,region#p-{quote("榴莲")}"' in page
