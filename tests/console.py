@@ -127,3 +127,16 @@ async def signed_in(bot: Bot, name: str, role: str) -> Operator:
     response = await client.login(name)
     assert response.status == 303
     return client
+
+
+async def page_as(config: Config, role: str, path: str) -> tuple[int, str]:
+    """Start the server on this database, sign in with this role, get one page, stop."""
+    from tests.conftest import start_bot, stop_bot
+
+    running = await start_bot(config)
+    client = await signed_in(running, f"{role}_user", role)
+    try:
+        return await client.get(path)
+    finally:
+        await client.close()
+        await stop_bot(running)

@@ -7,7 +7,6 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 from db import Database, audit, listing_admin, orders, schema
 from db.orders import NewOrder, Placed
@@ -15,7 +14,7 @@ from handlers.context import Services
 from handlers.notices import stock_out_notice
 from handlers.order_notices import composer
 from tests.conftest import Bot, make_config, seed, start_bot, stop_bot
-from tests.console import JPEG, db_call, signed_in, store_photo
+from tests.console import JPEG, db_call, page_as, signed_in, store_photo
 from tests.orders_kit import BUYER, link_seller, order, sql
 from tests.test_console_pages import _marks, _noon
 from tests.test_import import run_cli
@@ -210,6 +209,11 @@ async def test_an_admin_moves_an_order_along_with_reasons_and_both_sides_are_tol
     try:
         status, page = await admin.get("/admin/orders")
         assert status == 200 and number in page and "¥79.80" in page
+        for bad in ("since=2026-13-01", "status=lost", "before=x", "q=" + "9" * 21):
+            status, page = await admin.get(f"/admin/orders?{bad}")
+            assert status == 400 and 'class="error-text"' in page, bad
+        status, _ = await admin.get("/admin/orders/999")
+        assert status == 404
         status, page = await admin.get(f"/admin/orders/{order_id}")
         assert status == 200 and re.findall(r'<option value="(\w+)"', page) == [
             "confirmed", "cancelled"]
@@ -410,13 +414,7 @@ async def test_the_dashboard_charts_orders_and_their_value_per_day(tmp_path: Pat
                             composer(_services(db)))
     finally:
         db.close()
-    running = await start_bot(config)
-    viewer = await signed_in(running, "li", "viewer")
-    try:
-        status, page = await viewer.get("/admin?days=7")
-    finally:
-        await viewer.close()
-        await stop_bot(running)
+    status, page = await page_as(config, "viewer", "/admin?days=7")
     assert status == 200
     days = [time.strftime("%Y-%m-%d", time.localtime(_noon(n))) for n in range(6, -1, -1)]
     counts = dict(_marks(page, "orders-per-day"))
@@ -426,5 +424,5 @@ async def test_the_dashboard_charts_orders_and_their_value_per_day(tmp_path: Pat
     # today: 2 x ¥39.90 + 3 x ¥8.80 (the ¥89.00 rice was cancelled); two days ago 1 x ¥45.00
     assert values == {days[0]: 0.0, days[1]: 0.0, days[2]: 0.0, days[3]: 0.0, days[4]: 45.0,
                       days[5]: 0.0, days[6]: 106.2}
-    kpis: dict[str, Any] = dict(re.findall(r'id="kpi-([\w-]+)">([^<]+)<', page))
+    kpis = dict(re.findall(r'id="kpi-([\w-]+)">([^<]+)<', page))
     assert kpis["orders"] == "5" and kpis["order-value"] == "¥151.20"
