@@ -674,7 +674,10 @@ def cmd_bench_console(args: argparse.Namespace, config: Config) -> int:
 
     if args.messages < 1000:
         raise CliError("--messages: at least 1000")
-    return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples)
+    if args.orders is not None and args.orders < 1:
+        raise CliError("--orders: at least 1")
+    return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples,
+                             args.orders)
 
 
 def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
@@ -907,6 +910,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--db", metavar="PATH",
                          help="keep the generated database here (reused when it has enough rows)")
     console.add_argument("--samples", type=int, default=200, help="timed requests per page kind")
+    console.add_argument("--orders", type=int,
+                         help="orders to generate with their histories (default: a tenth of"
+                              " --messages)")
     console.set_defaults(func=cmd_bench_console, needs_config=False)
     order_bench = bench_verbs.add_parser("orders", help="order page submits that take stock")
     order_bench.add_argument("--orders", type=int, default=500)

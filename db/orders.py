@@ -212,7 +212,8 @@ def browse(conn: sqlite3.Connection, filters: OrderFilter, before: int | None = 
         found = [o.id for o in by_number(conn, filters.number)]
         clauses.append(f"o.id IN ({','.join(str(i) for i in found) or 'NULL'})")
     if before is not None:
-        clauses.append("(o.created_at, o.id) < (SELECT created_at, id FROM orders WHERE id = :before)")
+        clauses.append("(o.created_at, o.id) <"
+                       " (SELECT created_at, id FROM orders WHERE id = :before)")
         params["before"] = before
     rows = conn.execute(f"{_SELECT} WHERE {' AND '.join(clauses) or '1'}"
                         " ORDER BY o.created_at DESC, o.id DESC LIMIT :limit", params).fetchall()
@@ -220,10 +221,11 @@ def browse(conn: sqlite3.Connection, filters: OrderFilter, before: int | None = 
     return found_orders, found_orders[-1].id if len(rows) > limit else None
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Orders per status (every status present, zero when none)."""
-    found = dict(conn.execute("SELECT status, count(*) FROM orders GROUP BY status").fetchall())
-    return {status: found.get(status, 0) for status in STATUSES}
+def open_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Open orders per status: the operators' work. Closed ones are not counted; they
+    only grow, while open ones are the last few days' (the system closes the rest)."""
+    return {status: conn.execute("SELECT count(*) FROM orders WHERE status = ?",
+                                 (status,)).fetchone()[0] for status in OPEN}
 
 
 @dataclass(frozen=True)
@@ -234,13 +236,18 @@ class Day:
     cancelled: int
 
 
-def per_day(conn: sqlite3.Connection, since: float, until: float) -> dict[str, Day]:
-    rows = conn.execute(
-        "SELECT date(created_at, 'unixepoch', 'localtime') AS day, count(*),"
-        " total(CASE WHEN status != 'cancelled' THEN total_fen END),"
-        " total(status = 'cancelled') FROM orders WHERE created_at >= ? AND created_at < ?"
-        " GROUP BY day", (since, until)).fetchall()
-    return {row[0]: Day(row[0], row[1], int(row[2]), int(row[3])) for row in rows}
+def per_day(conn: sqlite3.Connection,
+            days: Sequence[tuple[str, float, float]]) -> list[Day]:
+    """For each (day, its first moment, the next day's): one range of the covering
+    index each, with no date arithmetic per order."""
+    found = []
+    for day, start, end in days:
+        row = conn.execute(
+            "SELECT count(*), total(CASE WHEN status != 'cancelled' THEN total_fen END),"
+            " total(status = 'cancelled') FROM orders WHERE created_at >= ? AND created_at < ?",
+            (start, end)).fetchone()
+        found.append(Day(day, row[0], int(row[1]), int(row[2])))
+    return found
 
 
 def history(conn: sqlite3.Connection, order_id: int) -> list[sqlite3.Row]:

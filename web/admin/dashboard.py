@@ -61,8 +61,8 @@ def _figures(conn: object, days: list[str]) -> Figures:
     counted = messages.days(conn, first, last)
     per_day = [counted.get(day, messages.Day(day, 0, 0, 0, 0)) for day in days]
     since, until = day_start(first), time.time() + 1
-    placed = orders.per_day(conn, since, until)
-    order_days = [placed.get(day, orders.Day(day, 0, 0, 0)) for day in days]
+    bounds = [(day, day_start(day), day_start(after)) for day, after in zip(days, days[1:])]
+    order_days = orders.per_day(conn, [*bounds, (last, day_start(last), until)])
     return Figures(days, per_day, messages.top_searched(conn, first, last, TOP),
                    demand.top_products(conn, since, until, TOP),
                    listing_admin.seller_regions(conn, TOP), listing_admin.count(conn),

@@ -44,12 +44,12 @@ async def page(request: web.Request) -> web.Response:
     except BadParameter as exc:
         return render(request, "admin/orders.html", {
             "error": str(exc), "rows": [], "form": kept, "labels": orders.LABELS,
-            "counts": await db.run(orders.counts), "tabs": _tabs(kept),
+            "counts": await db.run(orders.open_counts), "tabs": _tabs(kept),
             "next_link": None, "first_link": None}, 400)
     rows, older = await db.run(orders.browse, filters, before)
     return render(request, "admin/orders.html", {
         "error": "", "rows": rows, "form": kept, "labels": orders.LABELS,
-        "counts": await db.run(orders.counts), "tabs": _tabs(kept),
+        "counts": await db.run(orders.open_counts), "tabs": _tabs(kept),
         "next_link": f"/admin/orders?{urlencode({**kept, 'before': older})}" if older else None,
         "first_link": f"/admin/orders?{urlencode(kept)}" if before else None})
 
