@@ -1,4 +1,5 @@
-"""`python -m bot VERB`: serve, import, chat, logs, report, backup, admin, menu push, bench."""
+"""`python -m bot VERB`: serve, import, chat, logs, report, backup, admin, listings, orders,
+menu push, bench."""
 from __future__ import annotations
 
 import argparse
@@ -183,24 +184,147 @@ def _listings_pending(db: Any) -> int:
     return 0
 
 
+def _cli_operator() -> str:
+    """Who the audit trail names for a change made on the command line."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def _listings_decide(db: Any, listing_id: int, approve: bool, reason: str) -> int:
-    from db import moderation, restock
-    from handlers.notices import restock_notice, review_notice
+    from handlers.notices import moderate
 
     if not approve and not reason.strip():
         raise CliError("reject: --reason TEXT is required; the seller is told why")
-    outcome, review = db.call(moderation.decide, listing_id, approve, reason.strip(),
-                              review_notice, time.time())
-    if outcome == "missing":
+    verdict = db.call(moderate, listing_id, approve, reason.strip(), _cli_operator())
+    if verdict.outcome == "missing":
         raise CliError(f"listing {listing_id}: no such listing")
-    if outcome == "not pending":
+    if verdict.outcome == "not pending":
         raise CliError(f"listing {listing_id}: not waiting for review")
+    review = verdict.listing
     told = "; the seller is notified" if review and review.openid else "; the seller has no chat"
-    print(f"listing {listing_id} {outcome}: {one_line(review.title if review else '')}{told}")
-    if approve:
-        alerts = db.call(restock.notify_due, restock_notice)
-        if alerts:
-            print(f"{alerts} restock alert(s) queued for buyers waiting for it")
+    print(f"listing {listing_id} {verdict.outcome}: {one_line(review.title if review else '')}"
+          f"{told}")
+    if verdict.alerts:
+        print(f"{verdict.alerts} restock alert(s) queued for buyers waiting for it")
+    return 0
+
+
+def _order_services(db: Any, config: Config) -> Any:
+    """What the order notices need: the buyer's link is signed with the server's secret
+    (kept beside the database), so it opens on the running server."""
+    from handlers.context import Services
+
+    config = configuration.with_link_secret(config)
+    return Services(db, config.server.public_url, config.server.link_secret,
+                    orders=config.orders)
+
+
+def cmd_orders(args: argparse.Namespace, config: Config) -> int:
+    from db import Database, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        if args.orders_verb == "list":
+            return _orders_list(db, args)
+        order = _one_order(db, args.order_no)
+        if args.orders_verb == "show":
+            return _orders_show(db, order)
+        return _orders_set_status(db, config, order, args)
+    finally:
+        db.close()
+
+
+def _one_order(db: Any, number: str) -> Any:
+    from db import orders
+
+    found = db.call(orders.by_number, number)
+    if not found:
+        raise CliError(f"order {one_line(number, 40)}: no such order")
+    if len(found) > 1:
+        numbers = ", ".join(o.order_no for o in found)
+        raise CliError(f"order {one_line(number, 40)}: several orders share this code ({numbers});"
+                       " give the whole number")
+    return found[0]
+
+
+def _orders_list(db: Any, args: argparse.Namespace) -> int:
+    from bot import term
+    from db import orders
+    from handlers.order_notices import mask_name, mask_phone
+    from handlers.notices import yuan
+
+    since = parse_since(args.since) if args.since else None
+    if not 1 <= args.limit <= 1000:
+        raise CliError("--limit: between 1 and 1000")
+    rows, _ = db.call(orders.browse, orders.OrderFilter(status=args.status, since=since), None,
+                      args.limit)
+    if not rows:
+        print("no orders match")
+        return 0
+    table = [[o.order_no, dt.datetime.fromtimestamp(o.created_at).strftime("%m-%d %H:%M"),
+              o.status, o.title, f"{o.quantity}{o.unit}", yuan(o.total_fen), o.seller_name,
+              mask_name(o.name) or "-", mask_phone(o.phone) or "-"] for o in rows]
+    headers = ["order", "placed", "status", "title", "qty", "total", "seller", "to", "phone"]
+    for line in term.table(headers, table, right=(5,)):
+        print(line)
+    return 0
+
+
+def _orders_show(db: Any, order: Any) -> int:
+    from db import orders
+    from handlers.notices import yuan
+    from handlers.order_notices import mask_address, mask_name, mask_phone
+
+    def when(at: float) -> str:
+        return dt.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
+
+    facts = [("order", order.order_no), ("status", f"{order.status} ({order.label})"),
+             ("listing", f"#{order.listing_id} {order.title}"),
+             ("amount", f"{order.quantity}{order.unit} x {yuan(order.price_fen)} ="
+                        f" {yuan(order.total_fen)}"),
+             ("seller", order.seller_name + ("" if order.seller_openid else " (no chat)")),
+             ("buyer", order.buyer + (" (unsubscribed)" if order.buyer_left else "")),
+             ("receiver", " ".join(p for p in (mask_name(order.name), mask_phone(order.phone),
+                                               mask_address(order.address)) if p) or "-"),
+             ("note", order.note or "-"), ("placed", when(order.created_at))]
+    if order.carrier or order.tracking_no:
+        facts.append(("shipment", f"{order.carrier or ''} {order.tracking_no or ''}".strip()))
+    for name, value in facts:
+        print(f"{name + ':':<10}{one_line(value)}")
+    print("history:")
+    for row in db.call(orders.history, order.id):
+        actor = row["actor"] + (f" {row['actor_name']}" if row["actor_name"] else "")
+        change = f"{row['from_status'] or '-'} -> {row['to_status']}"
+        print(f"  {when(row['at'])}  {change:<22} {one_line(actor, 30):<20}"
+              f" {one_line(row['reason'] or '')}")
+    return 0
+
+
+def _orders_set_status(db: Any, config: Config, order: Any, args: argparse.Namespace) -> int:
+    from db import orders
+    from handlers.order_notices import composer
+
+    reason = " ".join((args.reason or "").split())
+    if not reason:
+        raise CliError("set-status: --reason TEXT is required; both sides are told why")
+    if args.status not in orders.operator_targets(order.status):
+        allowed = ", ".join(orders.operator_targets(order.status)) or "none: it is closed"
+        raise CliError(f"order {order.order_no} is {order.status}; an operator may set: {allowed}")
+    result = db.call(orders.change_as_operator, order.id, args.status, _cli_operator(), reason,
+                     "", time.time(), composer(_order_services(db, config)), args.carrier,
+                     args.tracking)
+    if isinstance(result, orders.Refused):
+        why = {"shipment": "shipped needs --carrier (自送 for own delivery) or --tracking",
+               "status": f"it changed meanwhile, now {result.order.status if result.order else '?'}",
+               "reason": "--reason TEXT is required"}.get(result.why, result.why)
+        raise CliError(f"order {order.order_no}: {why}")
+    after = result.order
+    told = [who for who, openid in (("buyer", None if after.buyer_left else after.buyer),
+                                    ("seller", after.seller_openid)) if openid]
+    print(f"order {order.order_no}: {result.before} -> {result.order.status}; recorded in the"
+          f" audit trail; told: {', '.join(told) or 'nobody (no chat to reach)'}")
     return 0
 
 
@@ -400,8 +524,6 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_admin_add_user(args: argparse.Namespace, config: Config) -> int:
-    import getpass
-
     from db import Database, audit, operators, schema
     from db.database import transaction
 
@@ -416,7 +538,7 @@ def cmd_admin_add_user(args: argparse.Namespace, config: Config) -> int:
         operator = db.call(operators.add, args.name, args.role, password, args.replace)
         def note(conn: object) -> None:
             with transaction(conn):
-                audit.record(conn, f"cli:{getpass.getuser()}",
+                audit.record(conn, _cli_operator(),
                              "operator.replace" if args.replace else "operator.add", "operator",
                              operator.id, "", {"name": operator.name, "role": operator.role})
         db.call(note)
@@ -552,7 +674,10 @@ def cmd_bench_console(args: argparse.Namespace, config: Config) -> int:
 
     if args.messages < 1000:
         raise CliError("--messages: at least 1000")
-    return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples)
+    if args.orders is not None and args.orders < 1:
+        raise CliError("--orders: at least 1")
+    return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples,
+                             args.orders)
 
 
 def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
@@ -720,6 +845,31 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (pending, approve, reject):
         sub.set_defaults(func=cmd_listings, reason=None, id=0)
 
+    order_cmd = verbs.add_parser("orders", help="orders: list, show ORDER_NO, set-status")
+    order_verbs = order_cmd.add_subparsers(dest="orders_verb", required=True, metavar="ACTION")
+    order_list = order_verbs.add_parser("list", help="newest first, phones masked")
+    order_list.add_argument("--status", choices=["placed", "confirmed", "shipped", "completed",
+                                                 "cancelled"])
+    order_list.add_argument("--since", help="placed within 30m, 2h, 7d, or since a date")
+    order_list.add_argument("--limit", type=int, default=50)
+    _config_options(order_list)
+    show = order_verbs.add_parser("show", help="one order with its status history")
+    show.add_argument("order_no", metavar="ORDER_NO", help="the whole number or its 6-letter code")
+    _config_options(show)
+    set_status = order_verbs.add_parser(
+        "set-status", help="change an order's status as an operator (the transition table"
+                           " decides); both sides are told, the audit trail records it")
+    set_status.add_argument("order_no", metavar="ORDER_NO")
+    set_status.add_argument("status", metavar="STATUS",
+                            choices=["confirmed", "shipped", "completed", "cancelled"])
+    set_status.add_argument("--reason", required=True, metavar="TEXT",
+                            help="why, in Chinese: the buyer and the seller read it")
+    set_status.add_argument("--carrier", help="for shipped: 顺丰, 邮政 ... or 自送")
+    set_status.add_argument("--tracking", help="for shipped: the tracking number")
+    _config_options(set_status)
+    for sub in (order_list, show, set_status):
+        sub.set_defaults(func=cmd_orders)
+
     nlu_eval = verbs.add_parser("nlu-eval", help="measure understanding on a labelled set")
     nlu_eval.add_argument("file", nargs="?", metavar="FILE",
                           help="JSON lines of {text, intent, slots} (default tests/data/nlu.jsonl);"
@@ -760,6 +910,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--db", metavar="PATH",
                          help="keep the generated database here (reused when it has enough rows)")
     console.add_argument("--samples", type=int, default=200, help="timed requests per page kind")
+    console.add_argument("--orders", type=int,
+                         help="orders to generate with their histories (default: a tenth of"
+                              " --messages)")
     console.set_defaults(func=cmd_bench_console, needs_config=False)
     order_bench = bench_verbs.add_parser("orders", help="order page submits that take stock")
     order_bench.add_argument("--orders", type=int, default=500)

@@ -1,6 +1,7 @@
 """The operator's side of listings: browse and filter, edit, delist with a reason.
 
-Every change is written with its audit entry in one transaction.
+Every change is written with its audit entry (and a delisting with the seller's
+notice) in one transaction.
 """
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from db import audit, listings
+from db import audit, listings, moderation, outbox
 from db.database import transaction
 from nlp import segment
 
 STATUSES = ("live", "pending", "delisted")
-EDITABLE_STATUSES = ("live", "delisted")  # pending listings wait for moderation (phase 2)
+# An edit may put a delisted listing back on sale; taking one off goes through delist
+# (a reason, and the seller is told); pending listings wait for moderation.
+EDITABLE_STATUSES = ("live", "delisted")
 PAGE_SIZE = 50
 
 
@@ -142,6 +146,8 @@ def edit(conn: sqlite3.Connection, listing_id: int, changes: dict[str, Any], ope
             raise EditError("status", "待审核的商品要经过审核才能上架或下架")
         if "status" in diff and diff["status"][1] not in EDITABLE_STATUSES:
             raise EditError("status", "状态只能改成「在售」或「已下架」")
+        if "status" in diff and diff["status"][1] == "delisted":
+            raise EditError("status", "下架请用「下架」并写明原因，卖家会收到通知")
         if not diff:
             return {}
         assignments = ", ".join(f"{name} = :{name}" for name in diff)
@@ -158,24 +164,38 @@ def edit(conn: sqlite3.Connection, listing_id: int, changes: dict[str, Any], ope
     return diff
 
 
+# (the listing as its seller knows it, the reason) -> (text, template fields)
+DelistCompose = Callable[[moderation.Review, str], tuple[str, dict[str, str]]]
+
+
 def delist(conn: sqlite3.Connection, listing_id: int, operator: str, reason: str,
-           client: str = "", now: float | None = None) -> bool:
-    """Take a listing off sale with a reason; False when it was not on sale."""
+           client: str = "", now: float | None = None,
+           notify: DelistCompose | None = None) -> moderation.Review | None:
+    """Take a listing off sale with a reason and tell its seller (when they have a chat);
+    None when it was not on sale. The listing counts as turned down: if the seller puts
+    it up again it waits for review (handlers/seller_manage.py)."""
     reason = " ".join(reason.split())
     if not reason:
         raise EditError("reason", "请写下架原因")
     now = time.time() if now is None else now
     with transaction(conn):
-        current = detail(conn, listing_id)
-        if current is None:
+        current = moderation.review(conn, listing_id)
+        status = conn.execute("SELECT status FROM listings WHERE id = ?",
+                              (listing_id,)).fetchone()
+        if current is None or status is None:
             raise EditError("id", "没有这个商品")
-        if current.status == "delisted":
-            return False
-        conn.execute("UPDATE listings SET status = 'delisted', updated_at = ? WHERE id = ?",
-                     (now, listing_id))
+        if status[0] == "delisted":
+            return None
+        conn.execute("UPDATE listings SET status = 'delisted', review = 'rejected',"
+                     " review_note = ?, updated_at = ? WHERE id = ?", (reason, now, listing_id))
+        if notify is not None and current.openid:
+            text, fields = notify(current, reason)
+            outbox.enqueue(conn, "listing_review", current.openid, text,
+                           f"listing_delist:{listing_id}:{now!r}", fields, now)
         audit.record(conn, operator, "listing.delist", "listing", listing_id, reason,
-                     {"status": [current.status, "delisted"]}, client, now)
-    return True
+                     {"status": [status[0], "delisted"],
+                      "seller_told": bool(notify and current.openid)}, client, now)
+    return current
 
 
 def seller_regions(conn: sqlite3.Connection, limit: int = 10) -> list[tuple[str, int, int]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from db import listings, messages, outbox
+from db import audit, listings, messages, outbox
 from db.database import transaction
 
 STATUSES = ("placed", "confirmed", "shipped", "completed", "cancelled")
@@ -184,10 +184,82 @@ def seller_of(conn: sqlite3.Connection, openid: str) -> int | None:
     return row[0] if row else None
 
 
+# -- the operator's views -------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: str | None = None
+    since: float | None = None    # placed at or after
+    until: float | None = None    # placed before
+    number: str | None = None     # a whole order number or its six-character code
+
+
+def browse(conn: sqlite3.Connection, filters: OrderFilter, before: int | None = None,
+           limit: int = PAGE_SIZE) -> tuple[list[Order], int | None]:
+    """Newest placed first, in keyset pages over (created_at, id): (rows, the `before`
+    of the next page or None). `before` is the id of the last order shown."""
+    clauses, params = [], {"limit": limit + 1}
+    for sql, name, value in (("o.status = :status", "status", filters.status),
+                             ("o.created_at >= :since", "since", filters.since),
+                             ("o.created_at < :until", "until", filters.until)):
+        if value is not None:
+            clauses.append(sql)
+            params[name] = value
+    if filters.number:
+        found = [o.id for o in by_number(conn, filters.number)]
+        clauses.append(f"o.id IN ({','.join(str(i) for i in found) or 'NULL'})")
+    if before is not None:
+        clauses.append("(o.created_at, o.id) <"
+                       " (SELECT created_at, id FROM orders WHERE id = :before)")
+        params["before"] = before
+    rows = conn.execute(f"{_SELECT} WHERE {' AND '.join(clauses) or '1'}"
+                        " ORDER BY o.created_at DESC, o.id DESC LIMIT :limit", params).fetchall()
+    found_orders = [_order(row) for row in rows[:limit]]
+    return found_orders, found_orders[-1].id if len(rows) > limit else None
+
+
+def open_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Open orders per status: the operators' work. Closed ones are not counted; they
+    only grow, while open ones are the last few days' (the system closes the rest)."""
+    return {status: conn.execute("SELECT count(*) FROM orders WHERE status = ?",
+                                 (status,)).fetchone()[0] for status in OPEN}
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str          # local date, YYYY-MM-DD
+    orders: int       # placed that day, whatever became of them
+    value_fen: int    # their total, less the ones cancelled since
+    cancelled: int
+
+
+def per_day(conn: sqlite3.Connection,
+            days: Sequence[tuple[str, float, float]]) -> list[Day]:
+    """For each (day, its first moment, the next day's): one range of the covering
+    index each, with no date arithmetic per order."""
+    found = []
+    for day, start, end in days:
+        row = conn.execute(
+            "SELECT count(*), total(CASE WHEN status != 'cancelled' THEN total_fen END),"
+            " total(status = 'cancelled') FROM orders WHERE created_at >= ? AND created_at < ?",
+            (start, end)).fetchone()
+        found.append(Day(day, row[0], int(row[1]), int(row[2])))
+    return found
+
+
 def history(conn: sqlite3.Connection, order_id: int) -> list[sqlite3.Row]:
     return conn.execute("SELECT from_status, to_status, actor, actor_name, reason, at"
                         " FROM order_events WHERE order_id = ? ORDER BY id",
                         (order_id,)).fetchall()
+
+
+def operator_targets(status: str) -> list[str]:
+    """The statuses an operator may move an order to from this one."""
+    return [to for (frm, to), actors in TRANSITIONS.items()
+            if frm == status and "operator" in actors]
 
 
 # -- placing -----------------------------------------------------------------------
@@ -283,7 +355,9 @@ class Changed:
 
 @dataclass(frozen=True)
 class Refused:
-    why: str  # missing | status (no such change from here) | actor (not theirs to make)
+    # missing | status (no such change from here) | actor (not theirs to make) |
+    # reason (an operator gave none) | shipment (shipped without carrier or tracking)
+    why: str
     order: Order | None
 
 
@@ -331,6 +405,31 @@ def _change(conn: sqlite3.Connection, order_id: int, to_status: str, actor: str,
     after = _must_get(conn, order_id)
     _enqueue(conn, compose(after, event), now)
     return Changed(after, order.status)
+
+
+def change_as_operator(conn: sqlite3.Connection, order_id: int, to_status: str, operator: str,
+                       reason: str, client: str, now: float, compose: Compose,
+                       carrier: str | None = None,
+                       tracking_no: str | None = None) -> Changed | Refused:
+    """An operator's change: always with a reason, and a shipment says how it goes;
+    the change, its history row, its notices and the audit entry commit together."""
+    reason = " ".join(reason.split())
+    carrier, tracking_no = carrier or None, tracking_no or None
+    with transaction(conn):
+        if not reason:
+            return Refused("reason", get(conn, order_id))
+        if to_status == "shipped" and not (carrier or tracking_no):
+            return Refused("shipment", get(conn, order_id))
+        result = _change(conn, order_id, to_status, "operator", now, compose, reason, carrier,
+                         tracking_no, operator)
+        if isinstance(result, Changed):
+            detail: dict[str, Any] = {"order_no": result.order.order_no,
+                                      "status": [result.before, to_status]}
+            if to_status == "shipped":
+                detail["shipment"] = " ".join(p for p in (carrier, tracking_no) if p)
+            audit.record(conn, operator, "order.status", "order", order_id, reason, detail,
+                         client, now)
+    return result
 
 
 # Delivery details outlive an unsubscribe only while the order is open.

@@ -8,6 +8,7 @@ buyer's own page); everywhere else it is masked.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -22,6 +23,29 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
+
+
+# Where an address stops naming the area and starts naming the door.
+_AREA_ENDS = "省市区县旗州盟"
+_AREA_CHARS = 12
+
+
+def mask_address(address: str | None) -> str:
+    """北京市朝阳区建国路88号 → 北京市朝阳区****: where it goes, not the door."""
+    if not address:
+        return ""
+    ends = [n for n, char in enumerate(address[:_AREA_CHARS]) if char in _AREA_ENDS]
+    cut = ends[-1] + 1 if ends else min(3, len(address) // 2)
+    if cut >= len(address):
+        cut = len(address) // 2
+    return re.sub(r"\d", "*", address[:cut]) + "****"
+
+
+def mask_name(name: str | None) -> str:
+    """张三 → 张*: enough to tell two orders apart."""
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, min(len(name) - 1, 3))
 
 
 def amount(order: Order) -> str:

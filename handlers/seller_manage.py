@@ -201,7 +201,9 @@ async def _relist(turn: Turn, seller_id: int, listing: OwnListing, command: Comm
         return f"{listing.number}号 {listing.title} 正在卖，不用再上架。"
     if listing.status == "pending":
         return f"{listing.number}号 {listing.title} 还在审核中，结果会通知您。"
-    review = turn.services.require_review and listing.review in ("pending", "rejected")
+    # Turned down by a review or delisted by an operator: back only through review.
+    review = listing.review == "rejected" or (turn.services.require_review
+                                              and listing.review == "pending")
     changes = ({"status": "pending", "review": "pending", "review_note": None} if review
                else {"status": "live"})
     changed = await _change(turn, seller_id, listing.number, changes)

@@ -1,17 +1,23 @@
 """Operators in a browser-like HTTP client: real cookies, real forms, real tokens."""
 from __future__ import annotations
 
+import hashlib
 import re
+import struct
+import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from bot.config import Config
-from db import Database, operators, schema
+from bot.media import media_folder
+from db import Database, media, operators, schema
 from tests.conftest import Bot
 
 PASSWORD = "correct horse 9"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
 
@@ -23,6 +29,35 @@ def add_operator(config: Config, name: str, role: str, password: str = PASSWORD)
         db.call(operators.add, name, role, password)
     finally:
         db.close()
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour, small enough to write by hand, for a browser to draw."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def store_photo(config: Config, listing_id: int, body: bytes = JPEG) -> str:
+    """A photo kept as bot/media.py keeps one (a file under media/ and its row), on the
+    listing; its name. Fetching one needs the media API, which other tests cover."""
+    extension = "png" if body.startswith(b"\x89PNG") else "jpg"
+    name = f"{hashlib.sha256(body).hexdigest()}.{extension}"
+    folder = media_folder(config.db.path)
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(body)
+    db = Database(config.db.path)
+    try:
+        db.call(media.record, name, f"image/{'png' if extension == 'png' else 'jpeg'}",
+                len(body), time.time())
+        db.call(lambda c: c.execute("UPDATE listings SET photo = ? WHERE id = ?", (name, listing_id)))
+    finally:
+        db.close()
+    return name
 
 
 def db_call(config: Config, fn: Any, *args: Any) -> Any:
@@ -92,3 +127,16 @@ async def signed_in(bot: Bot, name: str, role: str) -> Operator:
     response = await client.login(name)
     assert response.status == 303
     return client
+
+
+async def page_as(config: Config, role: str, path: str) -> tuple[int, str]:
+    """Start the server on this database, sign in with this role, get one page, stop."""
+    from tests.conftest import start_bot, stop_bot
+
+    running = await start_bot(config)
+    client = await signed_in(running, f"{role}_user", role)
+    try:
+        return await client.get(path)
+    finally:
+        await client.close()
+        await stop_bot(running)

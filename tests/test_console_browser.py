@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import Bot
-from tests.console import PASSWORD, add_operator
-from tests.test_browser import browser, demo, shot  # noqa: F401 (fixtures)
+from bot.config import load_demo
+from tests.conftest import Bot, free_port, start_bot, stop_bot
+from tests.console import PASSWORD, add_operator, png, store_photo
+from tests.test_browser import browser, demo, open_simulator, say, shot  # noqa: F401 (fixtures)
 
 
 async def _open_console(browser: Browser, demo: Bot, width: int = 1280) -> Page:
@@ -96,3 +101,88 @@ async def test_a_viewer_on_a_phone_sees_masked_phones(browser: Browser, demo: Bo
     await expect(first.locator(".phone")).to_have_text("138****0001")
     await expect(page.locator("text=审计")).to_have_count(0)
     await shot(page, "console-listings-phone")
+
+
+@pytest.fixture
+async def review_demo(tmp_path: Path) -> AsyncIterator[Bot]:
+    """The demo with [listings] require_review on: chat listings wait for an operator."""
+    port = free_port()
+    config = load_demo(env={"PORT": str(port)}, data_dir=tmp_path)
+    config = replace(config, listings=replace(config.listings, require_review=True))
+    running = await start_bot(config, port=port)
+    yield running
+    await stop_bot(running)
+
+
+async def test_approve_a_pending_listing_with_its_photo(browser: Browser,
+                                                        review_demo: Bot) -> None:
+    demo = review_demo
+    add_operator(demo.config, "wang", "admin")
+    await demo.say("我想买榛子", openid="sim_alice")
+    await demo.say("要", openid="sim_alice")   # waiting for 榛子
+    await demo.say("我要卖榛子，二十五一斤，有500斤，黑龙江的", openid="sim_seller")
+    assert "已提交审核" in await demo.say("确认", openid="sim_seller")
+    await demo.say("跳过", openid="sim_seller")
+    (listing_id,) = demo.db_rows("SELECT id FROM listings WHERE status = 'pending'")[0]
+    store_photo(demo.config, listing_id, png(320, 240, (176, 112, 48)))
+    page = await _open_console(browser, demo)
+    await _sign_in(page, "wang", PASSWORD)
+    await page.click("nav.console-nav >> text=审核")
+    card = page.locator(f"#r{listing_id}")
+    await expect(card.locator("h2")).to_contain_text("榛子")
+    assert await card.locator("img.thumb").evaluate("img => img.naturalWidth") == 320
+    await shot(page, "console-moderation")
+    await card.locator(".approve-form button").click()
+    await expect(page.locator("#verdict")).to_contain_text("已通过")
+    await expect(page.locator("#verdict")).to_contain_text("1 位买家的到货提醒已发出")
+    await expect(page.locator(f"#r{listing_id}")).to_have_count(0)
+    await shot(page, "console-moderation-approved")
+    assert demo.db_rows("SELECT status FROM listings WHERE id = ?", listing_id) == [("live",)]
+    assert "榛子" in await demo.say("我想买榛子", openid="sim_bob")
+
+
+async def test_an_order_from_the_simulator_is_found_in_the_console(browser: Browser,
+                                                                   demo: Bot) -> None:
+    add_operator(demo.config, "li", "viewer")
+    add_operator(demo.config, "wang", "admin")
+    chat = await open_simulator(browser, demo)
+    await say(chat, "我想买蜂蜜")
+    reply = chat.locator(".bubble.bot").last
+    async with chat.context.expect_page() as opened:
+        await reply.locator("a", has_text="下单").first.click()
+    order = await opened.value
+    await order.fill("#quantity", "2")
+    await order.fill("#name", "李四")
+    await order.fill("#phone", "13912345678")
+    await order.fill("#address", "湖北省武汉市洪山区珞喻路1号")
+    await order.click("button[type=submit]")
+    await expect(order.locator("h1")).to_have_text("下单成功")
+    number = (await order.locator(".order-no strong").inner_text()).strip()
+
+    page = await _open_console(browser, demo)
+    await _sign_in(page, "li", PASSWORD)
+    await page.click("nav.console-nav >> text=订单")
+    row = page.locator("#orders-table tbody tr", has_text=number)
+    await expect(row).to_contain_text("¥136.00")
+    await expect(row.locator(".phone")).to_have_text("139****5678")
+    await shot(page, "console-orders")
+    await row.locator("a.order-link").click()
+    await expect(page.locator("#order-no")).to_have_text(number)
+    await expect(page.locator("#order-status")).to_have_text("待确认")
+    await expect(page.locator("#buyer-address")).to_contain_text("湖北省武汉市洪山区****")
+    await expect(page.locator("#order-history tbody tr")).to_have_count(1)
+    await expect(page.locator("#status-form")).to_have_count(0)   # a viewer reads only
+    assert "13912345678" not in await page.content()
+    await shot(page, "console-order")
+
+    admin = await _open_console(browser, demo)
+    await _sign_in(admin, "wang", PASSWORD)
+    await admin.goto(page.url)
+    await admin.select_option("#status-form select[name=to]", "confirmed")
+    await admin.fill("#status-form input[name=reason]", "卖家电话确认有货")
+    await shot(admin, "console-order-admin")
+    await admin.click("#status-form button[type=submit]")
+    await expect(admin.locator("#order-status")).to_have_text("已确认")
+    await expect(admin.locator("#order-history tbody tr").last).to_contain_text("平台（wang）")
+    await say(chat, "我的订单")  # the buyer hears of it in the next reply (no API in the demo)
+    await expect(chat.locator(".bubble.bot").last).to_contain_text("卖家已确认")

@@ -237,10 +237,13 @@ def test_the_console_bench_runs_and_prints_every_page_kind(tmp_path: Path) -> No
     done = run_cli("bench", "console", "--messages", "3000", "--samples", "3",
                    "--db", str(tmp_path / "bench.db"))
     assert done.returncode == 0, done.stderr
+    assert "wrote 300 orders" in done.stdout and "worst order page p99" in done.stdout
     for kind in ("first page", "deep page", "time range (1 h)", "user", "outcome=no_match",
-                 "text, common word", "text+user", "transcript"):
+                 "text, common word", "text+user", "transcript", "orders first page",
+                 "orders placed, deep", "orders one day", "order detail"):
         assert re.search(rf"^{re.escape(kind)}\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+", done.stdout,
                          re.M), kind
     rerun = run_cli("bench", "console", "--messages", "3000", "--samples", "2",
                     "--db", str(tmp_path / "bench.db"))
     assert rerun.returncode == 0 and "reusing" in rerun.stdout
+    assert "wrote" not in rerun.stdout.split("reusing")[1].split("samples per kind")[0]

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from db import Database, audit, demand, listing_admin, listings, messages, restock, schema
 from db.messages import LogEntry
-from tests.conftest import make_config, seed, start_bot, stop_bot
-from tests.console import db_call, signed_in
+from tests.conftest import make_config, seed
+from tests.console import db_call, page_as, signed_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -213,13 +213,7 @@ async def test_dashboard_charts_show_the_seeded_figures(tmp_path: Path) -> None:
         entries += [(LogEntry("u", "text", "你好", "greeting", "您好", 5, "answered"), at)] * other
         entries += [(LogEntry(None, "rejected", "bad", None, None, 1, "rejected"), at)] * rejected
     db_call(config, messages.record_many, entries)
-    running = await start_bot(config)
-    client = await signed_in(running, "li", "viewer")
-    try:
-        status, page = await client.get("/admin?days=7")
-    finally:
-        await client.close()
-        await stop_bot(running)
+    status, page = await page_as(config, "viewer", "/admin?days=7")
     assert status == 200
     days = [(dt.date.today() - dt.timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
     expected_messages = {d: 0.0 for d in days}
@@ -235,5 +229,5 @@ async def test_dashboard_charts_show_the_seeded_figures(tmp_path: Path) -> None:
     assert regions == {"江西": 1.0, "湖北": 1.0, "重庆": 1.0, "云南": 1.0, "陕西": 1.0, "黑龙江": 1.0}
     kpis = dict(re.findall(r'id="kpi-([\w-]+)">([^<]+)<', page))
     assert kpis == {"messages": "11", "searches": "8", "match": "50.0%", "no-match": "50.0%",
-                    "live": "6"}
+                    "live": "6", "orders": "0", "order-value": "¥0.00"}
     assert f'href="/admin/demand?days=7&amp;by=product,region#p-{quote("榴莲")}"' in page

@@ -1,11 +1,12 @@
 """The operator console at /admin: dashboard, conversation log, unmet demand,
-listings and the audit trail. Every route but the login form goes through
+listings with their moderation queue, orders and the audit trail. Every route but the login form goes through
 access.guard; the role each route needs is declared here, in one table."""
 from __future__ import annotations
 
 from aiohttp import web
 
-from web.admin import access, audit_page, dashboard, demand, listings, log
+from web.admin import (access, audit_page, dashboard, demand, listings, log, moderation,
+                       orders)
 
 # (method, path, handler, role)
 ROUTES = (
@@ -20,6 +21,13 @@ ROUTES = (
     ("POST", "/admin/listings/{id:\\d+}", listings.edit, "admin"),
     ("POST", "/admin/listings/{id:\\d+}/delist", listings.delist, "admin"),
     ("POST", "/admin/listings/{id:\\d+}/reveal", listings.reveal, "admin"),
+    ("GET", "/admin/moderation", moderation.page, "viewer"),
+    ("POST", "/admin/moderation/{id:\\d+}/approve", moderation.approve, "admin"),
+    ("POST", "/admin/moderation/{id:\\d+}/reject", moderation.reject, "admin"),
+    ("GET", "/admin/orders", orders.page, "viewer"),
+    ("GET", "/admin/orders/{id:\\d+}", orders.detail, "viewer"),
+    ("POST", "/admin/orders/{id:\\d+}/status", orders.change_status, "admin"),
+    ("POST", "/admin/orders/{id:\\d+}/reveal", orders.reveal, "admin"),
     ("GET", "/admin/audit", audit_page.page, "admin"),
     ("POST", "/admin/logout", access.logout, "viewer"),
 )

@@ -28,7 +28,8 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    """At most two decimals (cents), no trailing zeros: 12, 0.5, 79.8, 12.34."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _open(kind: str, label: str, height: int = HEIGHT, width: int = WIDTH) -> str:

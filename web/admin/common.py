@@ -13,7 +13,9 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from bot.state import STATE
 from db.operators import Session
+from handlers.order_notices import mask_address, mask_name
 
 SESSION = web.RequestKey("console_session", Session)
 # Mobile numbers, also written 138-1234-5678 or 138 1234 5678, keep their first three
@@ -68,6 +70,13 @@ def render(request: web.Request, template: str, context: dict[str, Any],
     return response
 
 
+def wake_outbox(request: web.Request) -> None:
+    """Notices were queued; the sender also polls, so this only saves time."""
+    pipeline = request.app[STATE].pipeline
+    if pipeline is not None:
+        pipeline.services.wake_outbox()
+
+
 def refuse(request: web.Request, status: int, message: str) -> web.Response:
     return render(request, "admin/refused.html", {"status": status, "message": message}, status)
 
@@ -96,7 +105,8 @@ def pretty(value: Any) -> str:
 
 def setup_filters(env: jinja2.Environment) -> None:
     env.filters.update(when=when, yuan=yuan, masked=mask_text, phone=mask_phone, pretty=pretty,
-                       has_phone=has_phone, untag=untag)
+                       has_phone=has_phone, untag=untag, address=mask_address,
+                       person=mask_name)
     env.globals["svg"] = Markup
 
 
@@ -134,6 +144,21 @@ def time_param(query: Any, name: str) -> float | None:
         return dt.datetime.fromisoformat(value).timestamp()
     except ValueError:
         raise BadParameter(f"时间格式不对：{value[:40]}（例如 2026-11-28T09:30）") from None
+
+
+def day_param(query: Any, name: str, end: bool = False) -> float | None:
+    """A local date from a date input: its first moment, or with `end` the first moment
+    of the next day (so an end date includes the whole day)."""
+    value = (query.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(f"日期格式不对：{value[:40]}（例如 2026-11-28）") from None
+    if end:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time()).timestamp()
 
 
 def local_input(at: float | None) -> str:

@@ -1,5 +1,6 @@
-"""The dashboard: messages per day, match and no-match rates, what buyers search
-for, what they cannot find, and where sellers are; all charts server-rendered SVG."""
+"""The dashboard: messages per day, match and no-match rates, orders and their value
+per day, what buyers search for, what they cannot find, and where sellers are; all
+charts server-rendered SVG."""
 from __future__ import annotations
 
 import time
@@ -9,7 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.state import STATE
-from db import demand, listing_admin, messages
+from db import demand, listing_admin, messages, orders
 from nlp.goods import short_place
 from web.admin import charts
 from web.admin.common import day_range, day_start, refuse, render
@@ -28,10 +29,19 @@ class Figures:
     unmet: list[tuple[str, int, int]]
     regions: list[tuple[str, int, int]]
     live: int
+    order_days: list[orders.Day]
 
     @property
     def messages(self) -> int:
         return sum(d.messages for d in self.per_day)
+
+    @property
+    def orders(self) -> int:
+        return sum(d.orders for d in self.order_days)
+
+    @property
+    def order_value_fen(self) -> int:
+        return sum(d.value_fen for d in self.order_days)
 
     @property
     def searches(self) -> int:
@@ -51,9 +61,12 @@ def _figures(conn: object, days: list[str]) -> Figures:
     counted = messages.days(conn, first, last)
     per_day = [counted.get(day, messages.Day(day, 0, 0, 0, 0)) for day in days]
     since, until = day_start(first), time.time() + 1
+    bounds = [(day, day_start(day), day_start(after)) for day, after in zip(days, days[1:])]
+    order_days = orders.per_day(conn, [*bounds, (last, day_start(last), until)])
     return Figures(days, per_day, messages.top_searched(conn, first, last, TOP),
                    demand.top_products(conn, since, until, TOP),
-                   listing_admin.seller_regions(conn, TOP), listing_admin.count(conn))
+                   listing_admin.seller_regions(conn, TOP), listing_admin.count(conn),
+                   order_days)
 
 
 async def page(request: web.Request) -> web.Response:
@@ -72,6 +85,10 @@ async def page(request: web.Request) -> web.Response:
             days, [("匹配率", [percent(d.matched, d.searches) for d in figures.per_day]),
                    ("无结果率", [percent(d.no_match, d.searches) for d in figures.per_day])],
             "每日匹配率与无结果率", "%", 100),
+        "chart_orders": charts.bars([(d.day, d.orders) for d in figures.order_days],
+                                    "每日订单数", ""),
+        "chart_order_value": charts.bars(
+            [(d.day, d.value_fen / 100) for d in figures.order_days], "每日订单金额", "元"),
         "chart_searched": charts.ranking(figures.searched, "搜索最多的货品", "次"),
         "chart_unmet": charts.ranking(
             [(name, requests) for name, requests, _ in figures.unmet], "找不到最多的货品", "次",

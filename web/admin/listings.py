@@ -1,5 +1,6 @@
 """Listings: search and filter, a listing's page, an admin's edits and delisting
-(each with its audit entry) and the recorded reveal of a seller's phone."""
+(each with its audit entry; a delisting tells the seller through the outbox) and the
+recorded reveal of a seller's phone."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -9,9 +10,10 @@ from aiohttp import web
 from bot.state import STATE
 from db import audit, listing_admin
 from db.catalogue import CatalogueError, clean_field
+from handlers.notices import delist_notice
 from web.admin.access import client_address
 from web.admin.common import (SESSION, BadParameter, choice_param, int_param, redirect, refuse,
-                              render, text_param)
+                              render, text_param, wake_outbox)
 
 STATUS_NAMES = {"live": "在售", "pending": "待审核", "delisted": "已下架"}
 FIELD_ERRORS = {
@@ -102,13 +104,18 @@ async def delist(request: web.Request) -> web.Response:
     reason = str(posted.get("reason", ""))[:200]
     session = request[SESSION]
     try:
-        await request.app[STATE].db.run(listing_admin.delist, listing_id, session.operator.name,
-                                        reason, client_address(request))
+        delisted = await request.app[STATE].db.run(
+            listing_admin.delist, listing_id, session.operator.name, reason,
+            client_address(request), None, delist_notice)
     except listing_admin.EditError as exc:
         if exc.field == "id":
             return refuse(request, 404, str(exc))
         return await _detail_page(request, listing_id, 400, {"delist": str(exc)})
-    return redirect(f"/admin/listings/{listing_id}?saved=delisted")
+    if delisted is None:
+        return refuse(request, 409, "这个商品已经下架了。")
+    wake_outbox(request)
+    told = "delisted" if delisted.openid else "delisted-untold"
+    return redirect(f"/admin/listings/{listing_id}?saved={told}")
 
 
 async def reveal(request: web.Request) -> web.Response:
