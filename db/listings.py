@@ -203,7 +203,8 @@ class SearchSpec:
     goods: tuple[Goods, ...] = ()              # any of these
     categories: tuple[str, ...] = ()           # any of these in the goods column
     words: tuple[str, ...] = ()                # each must match somewhere (fallback)
-    title_words: tuple[str, ...] = ()          # each must be in the title (白心 in 白心火龙果)
+    title_words: tuple[tuple[str, ...], ...] = ()  # each: one of its wordings in the title
+                                               # (白心 in 白心火龙果; 腱子 as 牛腱)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
     title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
@@ -274,7 +275,8 @@ def match_expression(spec: SearchSpec) -> str:
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))
-    clauses.extend(f"title : {_word(word)}" for word in spec.title_words if word.strip())
+    clauses.extend("title : (" + " OR ".join(_word(w) for w in wordings) + ")"
+                   for wordings in spec.title_words if wordings)
     if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
         clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods

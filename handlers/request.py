@@ -14,7 +14,9 @@ from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
-                       product_surfaces, region_names, search_parts, specialty_origin)
+                       may_be,
+                       product_surfaces, qualifier_wordings, region_names, search_parts,
+                       specialty_origin)
 
 CONSTRAINTS = ("qualifiers", "attributes", "origin", "price")  # relaxation order for ties
 
@@ -129,7 +131,8 @@ class Request:
         return SearchSpec(
             goods=tuple(goods),
             categories=tuple(category_terms(self.category)) if self.category else (),
-            words=self.words, title_words=self.qualifiers,
+            words=self.words,
+            title_words=tuple(qualifier_wordings(q) for q in self.qualifiers if q.strip()),
             origin=tuple(region_names(self.origin)) if self.origin else (),
             attributes=tuple(tuple(attribute_surfaces(a)) for a in self.attributes),
             price_min_fen=_fen(self.price_min), price_max_fen=_fen(self.price_max),
@@ -188,7 +191,10 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         surfaces = tuple(product_surfaces(request.product))
         spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces,
                        title_unless=surfaces)
-        titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)]
+        # A title about the product, unless the index reads it as goods of another kind:
+        # 延边辣白菜 is a 泡菜 (调味品), no 白菜.
+        titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)
+                  and may_be(c.product, request.product)]
         if titled:
             return Retrieved(titled, request, fallback=True)
     same = request.same_product()

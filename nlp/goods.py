@@ -84,12 +84,29 @@ def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
     head = lex.heads.get(word[-1]) if word else None
     if head is None or any(word.endswith(e) for e in head.exceptions):
         return []
+    generics = [g for g in head.generics if g != word and not _owned_by_another(word, g)]
     if path is not None:
-        return [g for g in head.generics if g != word
-                and lex.category_of.get(g) in (None, path)]
-    agreeing = [g for g in head.generics
+        return [g for g in generics if lex.category_of.get(g) in (None, path)]
+    agreeing = [g for g in generics
                 if (lex.category_of.get(g) or "").partition("/")[0] in imported]
-    return (agreeing or list(head.generics))[:1]
+    return (agreeing or generics)[:1]
+
+
+def _owned_by_another(word: str, generic: str) -> bool:
+    """A generic named after its owner (鸡蛋 is the 鸡's 蛋) does not take words naming
+    another owner of its kind: 鹅蛋 and 鹌鹑蛋 are no 鸡蛋, but 乌鸡蛋 is."""
+    lex = lexicon()
+    owner = generic[:-1]
+    if not owner or owner not in lex.products or generic[-1] != word[-1]:
+        return False
+    modifier = word[:-1]
+    named = next((modifier[start:] for start in range(len(modifier))
+                  if modifier[start:] in lex.products), None)
+    if named is None:
+        return False
+    canonical = lex.products[named]
+    return (lex.category_of.get(canonical) == lex.category_of.get(lex.products[owner])
+            and lex.products[owner] not in (canonical, *kinds_of(named)))
 
 
 def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
@@ -174,6 +191,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     for product in list(terms):
         path = lex.category_of.get(product, "")
         terms.extend(part for part in path.split("/") if part)
+        if path in lex.umbrellas:  # 松茸 is in 鲜菌, so it is a 蘑菇 (菌子) too
+            terms.append(lex.umbrellas[path])
     # A category naming several of ours (肉禽蛋) counts for the ones the title agrees with.
     tops = [c for c in imported if c not in lex.virtual]
     own = {t for t in terms if t in tops}
@@ -194,6 +213,14 @@ def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
     return False
 
 
+def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
+    """A word the offers' titles must show, and the other wordings of the same cut of
+    meat, which say the same (腱子 is also written 牛腱, 腱子肉)."""
+    same = [wording for cut in lexicon().cuts.get(qualifier, ()) if cut.product is None
+            for wording in cut.wordings]
+    return tuple(dict.fromkeys((qualifier, *same)))
+
+
 def kinds_of(product: str) -> list[str]:
     """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
     红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
@@ -203,6 +230,27 @@ def kinds_of(product: str) -> list[str]:
             if product[k:] in lex.products and (
                 path is None or product[:k] in lex.forms
                 or lex.category_of.get(lex.products[product[k:]]) in (None, path))]
+
+
+def may_be(indexed: str | None, product: str) -> bool:
+    """Whether a listing indexed as `indexed` (None: goods we could not read) may be the
+    product: both sit under the same top category, either is outside the tree, or it is
+    the product kept another way (笋干 is 笋 dried). 延边辣白菜 read as 泡菜 is no 白菜."""
+    lex = lexicon()
+    if not indexed:
+        return True
+    tops = [lex.category_of.get(lex.products.get(name, name), "").partition("/")[0]
+            for name in (indexed, product)]
+    return not all(tops) or tops[0] == tops[1] or _form_of(indexed, product)
+
+
+def _form_of(indexed: str, product: str) -> bool:
+    """干辣椒 and 笋干 are forms of 辣椒 and 竹笋 (笋): a form written before or after it."""
+    lex = lexicon()
+    names = product_surfaces(lex.products.get(product, product))
+    return any(surface in (form + name, name + form) for surface in
+               product_surfaces(lex.products.get(indexed, indexed))
+               for form in lex.forms for name in names)
 
 
 def search_parts(product: str) -> list[str]:

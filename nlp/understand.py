@@ -94,17 +94,33 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.place = found.place or lex.regions[word][0]
             else:
                 found.regions.append(lex.regions[word][0])
-        elif word in lex.nonfood:
+        elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
-    if 0 <= goods_at < nonfood_at:
+            if _nonfood_compound(word, lex):
+                found.nonfood = word
+    if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
+        found.product = found.surface = found.category = None
+        found.qualifiers.clear()
+    elif 0 <= goods_at < nonfood_at:
         # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun.
         found.nonfood = "".join(words[goods_at:nonfood_at + 1])
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _nonfood_compound(word: str, lex: Lexicon) -> bool:
+    """咖啡杯, 茶叶罐 ... a word the lexicon lacks whose head is a kind of thing we do not
+    sell (杯 as in 杯子 and 茶杯) and whose modifier is goods."""
+    head = word[:-1] if word.endswith(("子", "儿")) else word
+    if len(head) < 3 or head[-1] not in lex.nonfood_heads:
+        return False
+    modifier = head[:-1]
+    return any(modifier[start:] in lex.products or modifier[start:] in lex.categories
+               for start in range(len(modifier) - 1))
 
 
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
