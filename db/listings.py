@@ -37,7 +37,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 9  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -192,10 +192,11 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
 @dataclass(frozen=True)
 class Goods:
     """Any of terms among a listing's canonical goods, or all of parts in the title; and
-    (for a specialty) any of origin."""
+    (for a specialty) any of origin; and any of within among its goods (鲜枣: 枣 in 水果)."""
     terms: tuple[str, ...]
     origin: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
+    within: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,8 @@ def match_expression(spec: SearchSpec) -> str:
             clause = f"({clause} OR title : ({' AND '.join(_quote(p) for p in goods.parts)}))"
         if goods.origin:
             clause = f"({clause} AND origin : {_any(goods.origin)})"
+        if goods.within:
+            clause = f"({clause} AND category : {_any(goods.within)})"
         alternatives.append(clause)
     if spec.categories:
         alternatives.append("category : " + _any(spec.categories))

@@ -14,7 +14,7 @@ from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
-                       may_be,
+                       also_sought, generics_of, may_be,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
                        specialty_origin)
 
@@ -116,6 +116,10 @@ class Request:
         product = specialty[0] if specialty else self.product
         return replace(self, product=product, origin=None, qualifiers=())
 
+    def wider(self) -> list[Request]:
+        """This request for each generic product its product is a kind of."""
+        return [replace(self, product=generic) for generic in generics_of(self.product or "")]
+
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
         if self.product:
@@ -125,6 +129,7 @@ class Request:
             if specialty:
                 base, places = specialty
                 goods.append(Goods(tuple(product_surfaces(base)), tuple(places)))
+            goods.extend(Goods(terms, within=within) for terms, within in also_sought(self.product))
         per = self.price_per
         total = per == "total"
         quantity = float(self.quantity) if total and self.quantity else None
@@ -199,8 +204,12 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
             return Retrieved(titled, request, fallback=True)
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
-        return Retrieved(listings.find(conn, same.spec(exclude, cap)), same,
-                         sold_out=request.label())
+        # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉).
+        for wider in (same, *same.wider()):
+            found = listings.find(conn, wider.spec(exclude, cap))
+            if found:
+                return Retrieved(found, wider, sold_out=request.label())
+        return Retrieved([], same, sold_out=request.label())
     return Retrieved([], request)
 
 

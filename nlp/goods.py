@@ -65,6 +65,30 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
 
 
+def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing else reads (文昌椰青): its head words may hold a character that, among
+    the goods of the listing's own category, only one product's names have (椰: 椰子)."""
+    lex = lexicon()
+    tops = {c for c in imported if c not in lex.virtual}
+    if not tops:
+        return []
+    named: set[str] = set()
+    for run in _CJK_RUN.findall(title):
+        tokens = [t for t in segment.words(run) if not _is_noise(t)]
+        if tokens and len(tokens[-1]) > 1:
+            for char in tokens[-1]:
+                having = {p for p in lex.by_char.get(char, ())
+                          if lex.category_of.get(p, "").partition("/")[0] in tops}
+                having = {p for p in having if not having & set(generics_of(p))}
+                if len(having) == 1:
+                    named |= having
+    if len(named) != 1:
+        return []
+    product = named.pop()
+    return [_RunGoods(product, product, _kinds(product, product, imported),
+                      lex.category_of.get(product))]
+
+
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
     """The longest product name ending at `end`, if `end` is a word boundary."""
     if end not in ends:
@@ -115,6 +139,8 @@ def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
     if product in lex.specialties:
         kinds.append(lex.specialties[product].base)
     for name in dict.fromkeys((product, surface, *kinds)):
+        if lex.products.get(name, name) in lex.varieties:  # 蛇果 is an 苹果
+            kinds.append(lex.varieties[lex.products.get(name, name)])
         kinds.extend(kinds_of(name))
         kinds.extend(_generics(name, lex.category_of.get(lex.products.get(name, name)), imported))
     return [k for k in dict.fromkeys(kinds) if k != product]
@@ -171,6 +197,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     lex = lexicon()
     imported = imported_categories(category, tags)
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
+    if not found:
+        found = _by_distinctive_character(title, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # the listing's own category agrees with, else the last.
@@ -211,6 +239,34 @@ def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
         if any(surface and body.endswith(surface) for surface in surfaces):
             return True
     return False
+
+
+def generics_of(product: str) -> list[str]:
+    """The generic products a product is a kind of: 滩羊肉 → 羊肉, 蛇果 → 苹果, 椪柑 → 橘子."""
+    lex = lexicon()
+    if product not in lex.products:
+        return []
+    return _kinds(lex.products[product], product, [])
+
+
+def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Other goods a request for the product takes, each with the categories it must sit
+    in (none: any): a product named by a head character alone is every generic of that
+    head (枣 is 枣 and 红枣, so 乐陵小枣 finds dried dates), and a product that is another
+    with a form before it is that other within its own top category (鲜枣 is 枣 among
+    水果, 干辣椒 辣椒 among 干货)."""
+    lex = lexicon()
+    found: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    head = lex.heads.get(product) if len(product) == 1 else None
+    for generic in head.generics if head else ():
+        if generic != product:
+            found.append((tuple(product_surfaces(generic)), ()))
+    top = lex.category_of.get(product, "").partition("/")[0]
+    for surface in product_surfaces(product):
+        base = lex.products.get(surface[1:])
+        if top and surface[0] in lex.forms and base and base != product:
+            found.append((tuple(product_surfaces(base)), (top,)))
+    return list(dict.fromkeys(found))
 
 
 def qualifier_wordings(qualifier: str) -> tuple[str, ...]:

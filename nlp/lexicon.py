@@ -3,7 +3,7 @@
 products.txt (category path | names), specialties.txt, synonyms.txt,
 categories.json, attributes.txt, regions.json (generated offline from jionlp by
 nlp/tools/build_gazetteer.py), areas.json (historic and colloquial areas), heads.txt
-(head morphemes), meat.txt (animals and cuts), english.txt and nonfood.txt.
+(head morphemes), meat.txt (animals and cuts), varieties.txt, english.txt and nonfood.txt.
 """
 from __future__ import annotations
 
@@ -104,12 +104,15 @@ class Lexicon:
     regions: dict[str, list[Region]] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
     pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
+    category_pinyin: dict[str, str] = field(default_factory=dict)  # chaye -> 茶叶
     short: dict[str, str] = field(default_factory=dict)         # 云南省 -> 云南
     heads: dict[str, Head] = field(default_factory=dict)        # 橙 -> 橙子
     forms: frozenset[str] = frozenset()                         # 干 (干辣椒 is a 辣椒)
     meat: dict[str, str] = field(default_factory=dict)          # animal head 牛 -> 牛肉
     whole: dict[str, str] = field(default_factory=dict)         # animal head 鸡 -> 鸡 (sold whole)
     cuts: dict[str, list[Cut]] = field(default_factory=dict)    # wording -> cuts
+    varieties: dict[str, str] = field(default_factory=dict)     # 红富士 -> 苹果
+    by_char: dict[str, set[str]] = field(default_factory=dict)  # 椰 -> {椰子, 椰子水, 卷心菜}
     english: dict[str, str] = field(default_factory=dict)       # honey -> 蜂蜜
     nonfood: frozenset[str] = frozenset()
     nonfood_heads: frozenset[str] = frozenset()                 # 杯 (杯子, 茶杯), 机 (手机, 相机)
@@ -298,6 +301,14 @@ def _read_meat(lex: Lexicon) -> None:
                 lex.cuts.setdefault(wording, []).append(cut)
 
 
+def _read_varieties(lex: Lexicon) -> None:
+    for line in _lines("varieties.txt"):
+        generic, _, names = line.partition("|")
+        for name in names.split():
+            lex.varieties[lex.products.get(name, name)] = lex.products.get(generic.strip(),
+                                                                           generic.strip())
+
+
 def _read_english(lex: Lexicon) -> None:
     for line in _lines("english.txt"):
         name, _, word = line.partition("|")
@@ -319,9 +330,14 @@ def _head_char(word: str) -> str:
 def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
     for surface, canonical in lex.products.items():
         lex.surfaces.setdefault(canonical, set()).add(surface)
+        for char in surface:
+            lex.by_char.setdefault(char, set()).add(canonical)
     for surface, canonical in sorted(lex.products.items(), key=lambda kv: (kv[0] != kv[1], kv[0])):
         if 2 <= len(surface) <= 5:
             lex.pinyin.setdefault(pinyin_of(surface), canonical)
+    for word in sorted(lex.categories):
+        if 2 <= len(word) <= 4 and word not in lex.products:
+            lex.category_pinyin.setdefault(pinyin_of(word), word)
 
 
 @cache
@@ -345,6 +361,7 @@ def lexicon() -> Lexicon:
     _read_regions(lex)
     _read_heads(lex)
     _read_meat(lex)
+    _read_varieties(lex)
     _read_english(lex)
     _build_surfaces_and_pinyin(lex)
     _derive_heads(lex)

@@ -59,6 +59,7 @@ class _Found:
     qualifiers: list[str] = field(default_factory=list)
     place: Region | None = None      # where the buyer is or wants it sent, not the origin
     nonfood: str | None = None       # 小米手机: a thing we do not sell
+    category_word: str = ""          # the category as written (肉 in 牦午肉)
 
 
 def _cues(name: str) -> list[str]:
@@ -83,7 +84,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             goods_at = position
             _modifier(words, position, text, found)
         elif word in lex.categories and word not in lex.products and found.category is None:
-            found.category = lex.categories[word]
+            found.category, found.category_word = lex.categories[word], word
             goods_at = position
             _modifier(words, position, text, found)
         elif word in lex.attributes:
@@ -219,11 +220,29 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
-                canonical = lex.pinyin.get(pinyin_of(window))
+                sound = pinyin_of(window)
+                canonical = lex.pinyin.get(sound)
                 if canonical and set(window) & set(canonical) and window not in lex.regions:
                     _corrected(found, canonical, window)
                     return
+                category = lex.category_pinyin.get(sound)  # 茶页 is 茶叶, but 茶叶罐 no 茶叶
+                if (category and category != window and set(window) & set(category)
+                        and window not in lex.regions):
+                    found.category, found.category_word = lex.categories[category], window
+                    found.unknown = [w for w in found.unknown if w not in window]
+                    return
     _correct_shape(text, found, lex)
+
+
+def _correct_before_category(found: _Found, lex: Lexicon) -> None:
+    """牦午肉: an unknown word written onto a category word may be a typo of a product
+    ending in that word; the typo is looked for across both."""
+    qualifier = found.qualifiers[-1]
+    probe = _Found(unknown=[qualifier])
+    _correct_typo(qualifier + found.category_word, probe, lex)
+    if probe.product:
+        found.product, found.surface, found.category = probe.product, probe.surface, None
+        found.qualifiers.remove(qualifier)
 
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
@@ -245,9 +264,10 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
                     continue
                 candidates = shapes.lookalike_products(window)
                 if candidates:
-                    # Equally close readings: the word people write more often (木耳, 松茸).
-                    best = max(candidates, key=lambda c: (shapes.closeness_in(window, c),
-                                                          segment.frequency(c)))
+                    # Every candidate looks alike: the word people write most often is the
+                    # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
+                    best = max(candidates, key=lambda c: (segment.frequency(c),
+                                                          shapes.closeness_in(window, c)))
                     _corrected(found, lex.products[best], window)
                     return
 
@@ -461,6 +481,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     nums = numbers.extract(rest, seller=_seller_message(rest))
     words = segment.words(nums.rest)
     found = _scan(words, lex, _ignored_words(), nums.rest)
+    if found.category and not found.product and found.qualifiers and found.category_word:
+        _correct_before_category(found, lex)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
