@@ -111,9 +111,12 @@ def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
     generics = [g for g in head.generics if g != word and not _owned_by_another(word, g)]
     if path is not None:
         return [g for g in generics if lex.category_of.get(g) in (None, path)]
-    agreeing = [g for g in generics
-                if (lex.category_of.get(g) or "").partition("/")[0] in imported]
-    return (agreeing or generics)[:1]
+    # The listing's own category decides between generics, and rules out one it contradicts
+    # (哈密 西州蜜 in 生鲜水果 is no 蜂蜜); a generic outside the tree (蘑菇) fits any.
+    tops = [c for c in imported if c not in lex.virtual]
+    agreeing = [g for g in generics if g not in lex.category_of
+                or lex.category_of[g].partition("/")[0] in tops]
+    return (agreeing if tops else generics)[:1]
 
 
 def _owned_by_another(word: str, generic: str) -> bool:

@@ -95,6 +95,8 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.place = found.place or lex.regions[word][0]
             else:
                 found.regions.append(lex.regions[word][0])
+        elif found.product is None and found.category is None and _class_word(word, lex, found):
+            goods_at = position
         elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
@@ -111,6 +113,22 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _class_word(word: str, lex: Lexicon, found: _Found) -> bool:
+    """菌类, 鱼类, 茶类: goods named with 类 are those goods, a category word's category and a
+    head character's generic (菌 → 蘑菇)."""
+    stem = word[:-1]
+    if len(word) < 2 or not word.endswith("类") or stem in lex.regions:
+        return False
+    head = lex.heads.get(stem)
+    if stem in lex.products or (head and head.generics):
+        found.product = found.surface = lex.products.get(stem) or head.generics[0]
+    elif stem in lex.categories:
+        found.category, found.category_word = lex.categories[stem], word
+    else:
+        return False
+    return True
 
 
 def _nonfood_compound(word: str, lex: Lexicon) -> bool:

@@ -326,3 +326,17 @@ def test_a_title_nothing_reads_takes_the_one_product_of_its_category_sharing_a_c
     assert "椰子" in goods_terms("文昌椰青 9个装 开口器", "生鲜水果")  # 椰: only 椰子 among fruit
     assert "椰子" not in goods_terms("文昌椰青 9个装 开口器")        # no category of its own
     assert goods_terms("金煌 10斤", "生鲜水果") == ["水果"]
+
+
+@pytest.mark.parametrize("text, slots", [
+    ("菌类", {"product": "蘑菇"}), ("有没有鱼类", {"product": "鱼"}), ("茶类", {"category": "茶叶"}),
+])
+def test_goods_named_with_lei_are_those_goods(text: str, slots: dict) -> None:
+    assert understand(text).slots == slots
+    assert understand("人类").intent == "other"
+
+
+def test_a_listings_own_category_rules_out_a_head_it_contradicts() -> None:
+    from nlp.goods import goods_terms
+    assert "蜂蜜" not in goods_terms("哈密 西州蜜25号 2个装", "生鲜水果")
+    assert "蜂蜜" in goods_terms("秦岭 漆树蜜 500g", "滋补")
