@@ -357,16 +357,17 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
     finally:
         db.close()
     figures = summary(results)
-    assert figures["hit@3"] >= 0.9 and figures["correct_none"] >= 0.95
+    assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
     for kind, kind_figures in by_kind(results).items():
-        assert kind_figures["hit@3"] >= 0.75 or kind_figures["queries"] == kind_figures["negatives"], kind
+        assert kind_figures["hit@3"] >= 0.9 or kind_figures["queries"] == kind_figures["negatives"], kind
         assert kind_figures["correct_none"] >= 0.95, kind
 
 
 def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
-    """Written after the mechanisms and run once (see tests/data/heldout/README.md): a
-    regression guard at its first-run level, not a target anything was tuned to."""
+    """Written after the first mechanisms and run once (see tests/data/heldout/README.md);
+    its misses then named classes the second round generalised, and it is guarded at
+    what it scores since."""
     from handlers.search_eval import evaluate, summary
 
     folder = Path(__file__).parent / "data" / "heldout" / "third"
@@ -379,7 +380,29 @@ def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
         figures = summary(db.call(evaluate, cases))
     finally:
         db.close()
-    assert figures["hit@3"] >= 0.9 and figures["correct_none"] >= 0.95
+    assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
+    assert figures["violating_queries"] == 0
+
+
+def test_fourth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the second round of mechanisms and run once (tests/data/heldout/README.md):
+    a regression guard just below its first-run figures (hit@3 0.914, correct-none 1.000)."""
+    from handlers.search_eval import evaluate, summary
+
+    folder = Path(__file__).parent / "data" / "heldout" / "fourth"
+    cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
+        encoding="utf-8").splitlines() if line]
+    assert len(cases) >= 150 and sum(1 for c in cases if c["expect_none"]) >= 40
+    db = Database(tmp_path / "fourth.db")
+    try:
+        db.call(schema.migrate)
+        rows = read(folder / "catalogue.json")
+        assert len(rows) >= 60
+        db.call(listings.import_rows, rows)
+        figures = summary(db.call(evaluate, cases))
+    finally:
+        db.close()
+    assert figures["hit@3"] >= 0.91 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
 
 
