@@ -1,4 +1,4 @@
-"""`python -m bot VERB`: serve, import, chat, logs, menu push, bench."""
+"""`python -m bot VERB`: serve, import, chat, logs, report, backup, admin, menu push, bench."""
 from __future__ import annotations
 
 import argparse
@@ -11,10 +11,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import config as configuration
 from bot.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from db import Database
+    from db.messages import LogFilter, LogRow
 
 Command = Callable[[argparse.Namespace, Config], int]
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +54,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         raise CliError("wechat.token: is empty; set it in bot.toml or BOT_WECHAT_TOKEN")
     config = configuration.with_link_secret(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _print_banner(config)
+    demo_admin = _ensure_demo_admin(config) if config.demo else None
+    _print_banner(config, demo_admin)
     try:
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
                     print=None, access_log=None)
@@ -59,12 +64,36 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _print_banner(config: Config) -> None:
+DEMO_ADMIN = "admin"
+
+
+def _ensure_demo_admin(config: Config) -> tuple[str, str]:
+    """The demo's console operator, created on the first start with the password kept
+    in data/demo.toml; returns (name, password) for the banner."""
+    from db import Database, operators, schema
+
+    password = configuration.demo_secrets(Path(config.db.path).parent)["admin_password"]
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        db.call(operators.ensure, DEMO_ADMIN, "admin", password)
+    finally:
+        db.close()
+    return DEMO_ADMIN, password
+
+
+def _print_banner(config: Config, demo_admin: tuple[str, str] | None = None) -> None:
     host = "127.0.0.1" if config.server.host in ("0.0.0.0", "::", "") else config.server.host
     local = f"http://{host}:{config.server.port}"
     print("农货通 is starting" + (" (demo)" if config.demo else ""), flush=True)
     if config.simulator_on:
         print(f"  simulator (open in a browser): {local}/simulator", flush=True)
+    if demo_admin:
+        print(f"  operator console: {local}/admin  user: {demo_admin[0]}  "
+              f"password: {demo_admin[1]}", flush=True)
+    else:
+        print(f"  operator console: {local}/admin  (python -m bot admin add-user NAME "
+              "--role admin)", flush=True)
     print(f"  webhook URL: {local}/wechat", flush=True)
     if config.server.public_url.rstrip("/") != local:
         print(f"  public webhook URL: {config.server.public_url.rstrip('/')}/wechat", flush=True)
@@ -199,36 +228,231 @@ def parse_since(text: str, now: float | None = None) -> float:
         raise CliError(f"--since: expected 30m, 2h, 1d or a date like 2026-11-28, got {text!r}")
 
 
+def _log_filter(args: argparse.Namespace) -> "LogFilter":
+    from db.messages import LogFilter
+
+    if args.grep is not None and not args.grep.strip():
+        raise CliError("--grep: give the words to look for")
+    return LogFilter(since=parse_since(args.since) if args.since else None, openid=args.user,
+                     intent=args.intent, outcome=args.outcome, text=args.grep)
+
+
+def _print_log_row(row: "LogRow", as_json: bool, width: int) -> None:
+    import json
+
+    from bot import term
+
+    if as_json:
+        data = row.as_json()
+        data["at"] = dt.datetime.fromtimestamp(row.at).isoformat(timespec="milliseconds")
+        print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+        return
+    when = dt.datetime.fromtimestamp(row.at).strftime("%Y-%m-%d %H:%M:%S")
+    head = (f"{when}  {row.outcome:<9} {row.latency_ms or 0:>5}ms  "
+            f"{term.pad(term.safe(row.openid or '-'), 18)}  "
+            f"{term.pad(term.safe(f'{row.msg_type}/{row.intent or chr(45)}'), 16)}  ")
+    print(head + term.clip(term.safe(row.text), max(width - term.width(head), 10)), flush=True)
+    if row.reply:
+        lead = "    → "
+        offers = f" [offers {','.join(str(i) for i in row.offers)}]" if row.offers else ""
+        print(lead + term.clip(term.safe(row.reply) + offers, max(width - term.width(lead), 10)),
+              flush=True)
+
+
 def cmd_logs(args: argparse.Namespace, config: Config) -> int:
+    from bot import term
     from db import Database, messages, schema
 
-    since = parse_since(args.since) if args.since else None
+    filters = _log_filter(args)
+    width = term.columns()
     db = Database(config.db.path)
     try:
         db.call(schema.migrate)
-        rows = db.call(messages.recent, since, args.user, args.outcome, args.limit)
+        if filters.text:
+            from nlp import segment
+
+            segment.load()  # the words are segmented as the index was
+            db.call(messages.backfill_index)
+        rows = db.call(messages.page, filters, None, args.limit).rows
+        for row in reversed(rows):
+            _print_log_row(row, args.json, width)
+        if not rows and not args.follow and not args.json:
+            print("no messages match")
+        if args.follow:
+            _follow(db, filters, rows[0].id if rows else _newest_id(db), args.json, width)
     finally:
         db.close()
-    for row in reversed(rows):
-        when = dt.datetime.fromtimestamp(row["at"]).strftime("%Y-%m-%d %H:%M:%S")
-        reply = (row["reply"] or "").replace("\n", " ⏎ ")
-        print(f"{when}  {row['outcome']:<9} {row['latency_ms'] or 0:>5}ms  {row['openid'] or '-'}"
-              f"  [{row['msg_type']}/{row['intent'] or '-'}] {row['text'] or ''}")
-        if reply:
-            print(f"    → {reply[:160]}")
-    if not rows:
-        print("no messages match")
     return 0
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def _newest_id(db: "Database") -> int:
+    from db import messages
+
+    newest = db.call(messages.page, messages.LogFilter(), None, 1).rows
+    return newest[0].id if newest else 0
+
+
+def _follow(db: "Database", filters: "LogFilter", last: int, as_json: bool, width: int) -> None:
+    """Print new matching messages as they are logged, until interrupted."""
+    from db import messages
+
+    while True:
+        for row in db.call(messages.newer, filters, last, 500):
+            _print_log_row(row, as_json, width)
+            last = row.id
+        time.sleep(FOLLOW_SECONDS)
+
+
+FOLLOW_SECONDS = 0.5
+
+
+def cmd_report_demand(args: argparse.Namespace, config: Config) -> int:
+    from bot import term
+    from db import Database, demand, schema
+
+    if not 1 <= args.days <= 366:
+        raise CliError("--days: between 1 and 366")
+    by = tuple(part for part in args.by.split(",") if part)
+    if not by or any(part not in demand.DIMENSIONS for part in by):
+        raise CliError(f"--by: a comma-separated choice of {', '.join(demand.DIMENSIONS)}")
+    today = dt.date.today()
+    days = [(today - dt.timedelta(days=n)).isoformat() for n in range(args.days - 1, -1, -1)]
+    since = dt.datetime.fromisoformat(days[0]).timestamp()
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        groups = db.call(demand.groups, since, time.time() + 1, by, args.limit)
+    finally:
+        db.close()
+    if args.csv:
+        sys.stdout.write(demand.to_csv(groups, days))
+        return 0
+    labels = {"product": "product", "region": "wanted from", "city": "buyer in",
+              "band": "price band"}
+    shown = [d for d in demand.DIMENSIONS if d in by]
+    headers = [*(labels[d] for d in shown), "requests", "buyers", "waiting", f"daily ({days[0]}..)",
+               "last"]
+    rows = [[*(getattr(g, d) for d in shown), g.requests, g.buyers,
+             g.waiting if "product" in by else "-",
+             term.spark([g.trend.get(day, 0) for day in days]),
+             dt.datetime.fromtimestamp(g.last_at).strftime("%m-%d %H:%M")] for g in groups]
+    print(f"unmet demand, {days[0]} to {days[-1]}: {sum(g.requests for g in groups)} requests")
+    if not groups:
+        print("nothing went unfound")
+        return 0
+    count = len(shown)
+    for line in term.table(headers, rows, right=(count, count + 1, count + 2)):
+        print(line)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    import sqlite3
+
+    from db import Database
+    from db.database import backup
+
+    source, target = Path(config.db.path), Path(args.path)
+    if not source.exists():
+        raise CliError(f"db.path: no database at {source}")
+    if target.exists() and not args.force:
+        raise CliError(f"{target}: already exists; choose another path or pass --force")
+    if target.exists() and target.resolve() == source.resolve():
+        raise CliError(f"{target}: is the live database itself")
+    if not target.parent.is_dir():
+        raise CliError(f"{target.parent}: no such folder")
+    db = Database(source)
+    try:
+        db.call(backup, target)
+    except sqlite3.Error as exc:
+        raise CliError(f"backup failed: {exc}") from None
+    finally:
+        db.close()
+    copy = sqlite3.connect(str(target))
+    try:
+        version = copy.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        counts = {name: copy.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                  for name in ("message_log", "listings") if name in tables}
+    finally:
+        copy.close()
+    size = target.stat().st_size / 2 ** 20
+    detail = ", ".join(f"{n} {name}" for name, n in counts.items())
+    print(f"backed up {source} to {target}: {size:.1f} MiB, schema v{version}"
+          + (f", {detail}" if detail else ""))
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("--password-stdin: no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the password; pipe it in with --password-stdin")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise CliError("the two passwords differ; nothing was changed")
+    return password
+
+
+def cmd_admin_add_user(args: argparse.Namespace, config: Config) -> int:
+    import getpass
+
+    from db import Database, audit, operators, schema
+    from db.database import transaction
+
+    password = _read_password(args)
+    try:
+        operators.validate(args.name, args.role, password)
+    except operators.OperatorError as exc:
+        raise CliError(str(exc)) from None
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        operator = db.call(operators.add, args.name, args.role, password, args.replace)
+        def note(conn: object) -> None:
+            with transaction(conn):
+                audit.record(conn, f"cli:{getpass.getuser()}",
+                             "operator.replace" if args.replace else "operator.add", "operator",
+                             operator.id, "", {"name": operator.name, "role": operator.role})
+        db.call(note)
+    except operators.OperatorError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        db.close()
+    print(f"operator {operator.name} ({operator.role}) {'updated' if args.replace else 'created'};"
+          f" sign in at {config.server.public_url.rstrip('/')}/admin")
+    return 0
+
+
+def cmd_admin_list_users(args: argparse.Namespace, config: Config) -> int:
+    from bot import term
+    from db import Database, operators, schema
+
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+        found = db.call(operators.names)
+    finally:
+        db.close()
+    if not found:
+        print("no operators yet: python -m bot admin add-user NAME --role admin")
+        return 0
+    for line in term.table(["name", "role"], [[o.name, o.role] for o in found]):
+        print(line)
+    return 0
 
 
 def one_line(text: str, width: int = 160) -> str:
-    """User text on one terminal line: newlines and escape codes cannot forge output."""
-    flat = _CONTROL.sub(lambda m: "⏎" if m.group() == "\n" else f"\\x{ord(m.group()):02x}",
-                        text)
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    """User text on one terminal line, at most `width` columns: newlines, escape codes
+    and bidi controls cannot forge output (see bot/term.py)."""
+    from bot import term
+
+    return term.clip(term.safe(text), width)
 
 
 def cmd_outbox(args: argparse.Namespace, config: Config) -> int:
@@ -323,6 +547,14 @@ def cmd_bench_search(args: argparse.Namespace, config: Config) -> int:
     return run_search_bench(sizes, args.queries)
 
 
+def cmd_bench_console(args: argparse.Namespace, config: Config) -> int:
+    from bench.console import run_console_bench
+
+    if args.messages < 1000:
+        raise CliError("--messages: at least 1000")
+    return run_console_bench(args.messages, Path(args.db) if args.db else None, args.samples)
+
+
 def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
     from bench.orders import run_orders_bench
 
@@ -403,10 +635,50 @@ def build_parser() -> argparse.ArgumentParser:
     logs = verbs.add_parser("logs", help="recent messages from the message log")
     logs.add_argument("--since", help="30m, 2h, 1d, or a date/time like 2026-11-28T09:00")
     logs.add_argument("--user", help="only this openid (or pseudonym)")
+    logs.add_argument("--intent", help="only this intent (search, choose, help ...)")
     logs.add_argument("--outcome", choices=["answered", "no_match", "error", "deadline", "rejected"])
+    logs.add_argument("--grep", metavar="TEXT",
+                      help="only messages whose text or reply has these words (full-text)")
+    logs.add_argument("--follow", "-f", action="store_true",
+                      help="keep printing new matching messages until Ctrl-C")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
     logs.add_argument("--limit", type=int, default=50)
     _config_options(logs)
     logs.set_defaults(func=cmd_logs)
+
+    report = verbs.add_parser("report", help="reports for operators")
+    report_verbs = report.add_subparsers(dest="report_verb", required=True, metavar="NAME")
+    demand = report_verbs.add_parser("demand", help="what buyers asked for and nobody sells")
+    demand.add_argument("--days", type=int, default=7, help="window ending today (default 7)")
+    demand.add_argument("--by", default="product,region,city,band",
+                        help="grouping: a comma-separated choice of product, region (wanted "
+                             "from), city (where the buyer is), band (price)")
+    demand.add_argument("--limit", type=int, default=200, help="at most this many groups")
+    demand.add_argument("--csv", action="store_true", help="CSV (with a column per day)")
+    _config_options(demand)
+    demand.set_defaults(func=cmd_report_demand)
+
+    backup = verbs.add_parser("backup", help="an online copy of the SQLite database")
+    backup.add_argument("path", metavar="PATH", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _config_options(backup)
+    backup.set_defaults(func=cmd_backup)
+
+    admin = verbs.add_parser("admin", help="operator accounts for the console at /admin")
+    admin_verbs = admin.add_subparsers(dest="admin_verb", required=True, metavar="ACTION")
+    add_user = admin_verbs.add_parser("add-user", help="create an operator (password prompted)")
+    add_user.add_argument("name", metavar="NAME")
+    add_user.add_argument("--role", choices=["admin", "viewer"], required=True,
+                          help="admin: may edit and reveal; viewer: reads, phones masked")
+    add_user.add_argument("--password-stdin", action="store_true",
+                          help="read the password from the first line of standard input")
+    add_user.add_argument("--replace", action="store_true",
+                          help="reset an existing operator's role and password")
+    _config_options(add_user)
+    add_user.set_defaults(func=cmd_admin_add_user)
+    list_users = admin_verbs.add_parser("list-users", help="the operators and their roles")
+    _config_options(list_users)
+    list_users.set_defaults(func=cmd_admin_list_users)
 
     menu = verbs.add_parser("menu", help="the Official Account menu")
     menu_verbs = menu.add_subparsers(dest="menu_verb", required=True, metavar="ACTION")
@@ -482,6 +754,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated catalogue sizes (e.g. 1000,10000,100000,1000000)")
     search.add_argument("--queries", type=int, default=1000)
     search.set_defaults(func=cmd_bench_search, needs_config=False)
+    console = bench_verbs.add_parser("console", help="console log pages at scale (p50/p99)")
+    console.add_argument("--messages", type=int, default=100_000,
+                         help="log rows to generate (e.g. 1000000)")
+    console.add_argument("--db", metavar="PATH",
+                         help="keep the generated database here (reused when it has enough rows)")
+    console.add_argument("--samples", type=int, default=200, help="timed requests per page kind")
+    console.set_defaults(func=cmd_bench_console, needs_config=False)
     order_bench = bench_verbs.add_parser("orders", help="order page submits that take stock")
     order_bench.add_argument("--orders", type=int, default=500)
     order_bench.add_argument("--concurrency", type=int, default=20)

@@ -97,6 +97,14 @@ def finish_reply(conn: Any, key: str, openid: str, reply_text: str,
     return plain, text
 
 
+def _understood(understanding: Understanding | None) -> dict[str, Any] | None:
+    """What the log keeps of an understanding (slots hold Decimals and dicts)."""
+    if understanding is None:
+        return None
+    return {"intent": understanding.intent, "slots": understanding.slots,
+            "flags": sorted(understanding.flags), "words": list(understanding.words)}
+
+
 HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
 
 
@@ -171,6 +179,7 @@ class Pipeline:
             understanding = self._understand(inbound, session)
             turn = handlers.Turn(inbound, understanding, self.services, session, time.time())
             reply = await self.handle(turn)
+            reply.understood = understanding
             if not reply.erase_user:
                 await self.db.run(users.save_session, inbound.openid, turn.session)
             return reply
@@ -224,6 +233,7 @@ class Pipeline:
             openid=inbound.openid, msg_type=inbound.kind if inbound.kind != "event" else "event",
             text=describe(inbound), intent=reply.intent, reply=text,
             latency_ms=int((time.monotonic() - started) * 1000), outcome=outcome,
+            understood=_understood(reply.understood), offers=reply.offers,
         )
         await self.db.run(messages.record, entry, None, reply.erase_user)
 

@@ -18,7 +18,7 @@ from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
 import web as web_pages
-from db import Database, dedupe, listings, quota, schema
+from db import Database, dedupe, listings, messages, quota, schema
 from db.catalogue import read as read_catalogue
 from handlers.notices import notify_restocks
 from handlers.order import close_due as close_due_orders
@@ -68,6 +68,7 @@ async def _startup(app: web.Application) -> None:
     state.pipeline = Pipeline(state.config, state.db, wake_outbox=state.sender.wake,
                               photos=photos, **({"handle": state.handle} if state.handle else {}))
     await state.db.run(listings.reindex_stale)
+    await state.db.run(messages.backfill_index)
     state.sender.start()
     state.tasks.append(asyncio.create_task(_housekeeping(state)))
     state.ready = True

@@ -176,3 +176,15 @@ def _bool(value: Any, where: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     raise CatalogueError(f"{where}: expected true or false")
+
+
+_EDITABLE = {
+    "title": lambda value, where: _text({"title": value}, "title", where, 1, 60),
+    "price": _price,
+    "stock": _stock,
+}
+
+
+def clean_field(name: str, value: Any, where: str = "edit") -> Any:
+    """One editable field (title, price → fen, stock) checked by the import's rules."""
+    return _EDITABLE[name](value, where)

@@ -90,3 +90,26 @@ class Database:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def backup(conn: sqlite3.Connection, target: str | Path, pages: int = 4096) -> None:
+    """Copy the live database to target through SQLite's online backup API.
+
+    Writers keep going meanwhile (the copy restarts the step that a write touched);
+    the copy is checked, then moved into place, so target is whole or absent.
+    """
+    target = Path(target)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    copy = sqlite3.connect(str(partial))
+    try:
+        conn.backup(copy, pages=pages)
+        check = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"the copy failed its check: {check}")
+    except BaseException:
+        copy.close()
+        partial.unlink(missing_ok=True)
+        raise
+    copy.close()
+    partial.replace(target)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from db import listings, outbox
+from db import listings, messages, outbox
 from db.database import transaction
 
 STATUSES = ("placed", "confirmed", "shipped", "completed", "cancelled")
@@ -423,9 +423,12 @@ def _erase_copies(conn: sqlite3.Connection, order: Order, now: float) -> None:
     readers = [who for who in (order.buyer, order.seller_openid) if who]
     where = (f"openid IN ({','.join('?' * len(readers))})"
              f" AND ({' OR '.join(['instr(reply, ?) > 0'] * len(found_by))})")
+    logged = [row[0] for row in conn.execute(f"SELECT id FROM message_log WHERE {where}",
+                                             [*readers, *found_by])]
     for table in ("message_log", "dedupe"):
         conn.execute(f"UPDATE {table} SET reply = {rewrite} WHERE {where}",
                      [*values, *readers, *found_by])
+    messages.reindex(conn, logged)  # the search index forgets the details too
 
 
 def new_order_key(order_no: str) -> str:

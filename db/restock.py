@@ -67,3 +67,10 @@ def notify_due(conn: sqlite3.Connection,
                                fields)
                 told += 1
     return told
+
+
+def waiting(conn: sqlite3.Connection) -> dict[str, int]:
+    """Open alerts per product: buyers still waiting to be told it is in stock."""
+    rows = conn.execute("SELECT product, count(*) FROM restock_alerts WHERE notified_at IS NULL"
+                        " GROUP BY product")
+    return {row[0]: row[1] for row in rows}

@@ -255,7 +255,84 @@ CREATE TABLE media (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7)
+# v8: the operator console. What the bot understood and which offers it showed, a
+# jieba-segmented full-text index of the log (the trigram tokenizer cannot match
+# two-character words), daily counts for the dashboard, operators with their
+# sessions and failed logins, and the audit trail of operator actions.
+V8 = """
+ALTER TABLE message_log ADD COLUMN understood TEXT;   -- JSON: intent, slots, flags, words
+ALTER TABLE message_log ADD COLUMN offers TEXT;       -- JSON list of listing ids shown
+CREATE INDEX message_log_user ON message_log(openid);         -- (openid, id): transcripts
+CREATE INDEX message_log_intent ON message_log(intent);
+CREATE INDEX message_log_outcome ON message_log(outcome);
+CREATE INDEX message_log_intent_outcome ON message_log(intent, outcome);
+-- Search-mode terms of each message and reply, space-joined; rowid = message_log.id.
+-- `who` is one token per user (the hash their pseudonym shows), so a user's words are
+-- found by intersecting two doclists. The table keeps its terms (not contentless) so a
+-- row rewritten by erasure can be re-indexed exactly: nothing erased stays findable.
+CREATE VIRTUAL TABLE message_log_fts USING fts5(text, reply, who);
+-- Rows logged before this id are indexed by messages.backfill_index at start-up.
+INSERT INTO meta (key, value)
+    SELECT 'log_fts_backfill_below', coalesce(max(id), 0) + 1 FROM message_log;
+CREATE TABLE log_daily (
+    day TEXT NOT NULL,                   -- local date, YYYY-MM-DD
+    intent TEXT NOT NULL,                -- '' when none
+    outcome TEXT NOT NULL,
+    product TEXT NOT NULL,               -- understood product or category; '' when none
+    matched INTEGER NOT NULL,            -- 1 when offers were shown
+    n INTEGER NOT NULL,
+    PRIMARY KEY (day, intent, outcome, product, matched)
+) WITHOUT ROWID;
+CREATE INDEX log_daily_intent ON log_daily(intent);
+-- Earlier rows: offers were shown when the reply carried an ordering link.
+INSERT INTO log_daily (day, intent, outcome, product, matched, n)
+    SELECT date(at, 'unixepoch', 'localtime'), coalesce(intent, ''), outcome, '',
+           coalesce(reply, '') LIKE '%<a href=%', count(*)
+    FROM message_log GROUP BY 1, 2, 3, 4, 5;
+CREATE TABLE operators (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash TEXT NOT NULL,         -- scrypt$n$r$p$salt$hash
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE operator_sessions (
+    token_hash TEXT PRIMARY KEY,         -- sha256 of the cookie; the cookie itself is not kept
+    operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    seen_at REAL NOT NULL
+);
+CREATE INDEX operator_sessions_operator ON operator_sessions(operator_id);
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,                   -- 'ip:ADDRESS' or 'user:NAME'
+    at REAL NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures(key, at);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    operator TEXT NOT NULL,              -- the operator's name when they acted
+    action TEXT NOT NULL,                -- reveal, listing.edit, listing.delist, operator.add ...
+    target_kind TEXT NOT NULL,           -- seller, message, listing, operator
+    target_id TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}',   -- JSON, e.g. {"price_fen": [880, 800]}
+    client TEXT NOT NULL DEFAULT ''      -- the operator's address
+);
+CREATE INDEX audit_log_target ON audit_log(target_kind, target_id);
+-- Covers the console's window queries: grouping reads no table rows.
+CREATE INDEX unmet_demand_window
+    ON unmet_demand(created_at, product, origin, buyer_city, price_max_fen, openid, text);
+-- Earlier rows kept the whole label (云南产的土鸡蛋) as the origin: keep the place.
+UPDATE unmet_demand SET origin = substr(origin, 1, instr(origin, '产的') - 1)
+    WHERE instr(origin, '产的') > 1;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

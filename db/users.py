@@ -48,10 +48,16 @@ def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any],
     )
 
 
+PSEUDONYM_PREFIX = "anon_"
+
+
 def pseudonym(conn: sqlite3.Connection, openid: str) -> str:
     """A one-way, salted stand-in for an openid; the salt never leaves the database."""
-    salt = meta.secret(conn, "pseudonym_salt")
-    return "anon_" + hashlib.sha256((salt + openid).encode()).hexdigest()[:24]
+    return alias(meta.secret(conn, "pseudonym_salt"), openid)
+
+
+def alias(salt: str, openid: str) -> str:
+    return PSEUDONYM_PREFIX + hashlib.sha256((salt + openid).encode()).hexdigest()[:24]
 
 
 # Every table that holds rows keyed to a user; the log is pseudonymised instead.

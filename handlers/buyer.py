@@ -18,7 +18,7 @@ from handlers.order_form import link_quantity
 from handlers.request import Request, Retrieved, retrieve
 from handlers.router import Router, intent_is
 from handlers.types import Reply
-from nlp.goods import short_place
+from nlp.goods import origin_label, short_place
 
 router = Router("buyer")
 
@@ -96,7 +96,8 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label())
             if found.sold_out else FOUND)
-    return Reply(head, items=items, tail=FOUND_TAIL, intent="search")
+    return Reply(head, items=items, tail=FOUND_TAIL, intent="search",
+                 offers=tuple(c.id for c in page))
 
 
 async def _nothing(turn: Turn, request: Request) -> Reply:
@@ -114,7 +115,7 @@ async def _record_unmet(turn: Turn, request: Request, text: str, wanted: Request
     alert offered for `wanted`."""
     await turn.services.db.run(
         demand.record, turn.inbound.openid, turn.inbound.text, request.goods_label(),
-        request.label() if request.origin else None,
+        origin_label(request.origin) if request.origin else None,
         int(float(request.price_max) * 100) if request.price_max else None,
         request.buyer_city)
     turn.session["question"] = {"kind": "restock", "query": wanted.dump()}
@@ -205,7 +206,8 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
     _remember(turn, previous, page, [c.id for c in page])
     await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine")
+    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine",
+                 offers=tuple(c.id for c in page))
 
 
 @router.on(intent_is("choose"))
@@ -226,7 +228,7 @@ async def choose(turn: Turn) -> Reply:
         lines.append(f"数量：{quantity}")
     prefill = link_quantity(turn.understanding.slots, offer.unit)  # 三斤 fills the form
     lines.append(f'<a href="{order_link(turn, offer, prefill)}">点这里下单</a>')
-    return Reply("\n".join(lines), intent="choose")
+    return Reply("\n".join(lines), intent="choose", offers=(offer.id,))
 
 
 def _quantity_text(slots: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # The platform truncates or drops text replies past about 2,047 bytes.
 MAX_REPLY_BYTES = 2000
@@ -50,6 +51,8 @@ class Reply:
     intent: str = "other"
     outcome: str = "answered"
     erase_user: bool = False  # set by unsubscribe: the log keeps only a pseudonym
+    offers: tuple[int, ...] = ()  # listing ids shown, in order, for the log
+    understood: Any = None  # the Understanding acted on; the pipeline sets it for the log
 
     def render(self, budget: int = MAX_REPLY_BYTES) -> str:
         """Head and tail always; items in order, whole, while everything fits."""

@@ -1,4 +1,5 @@
-"""Browser-facing pages: the order page and the simulator, rendered with Jinja2.
+"""Browser-facing pages: the order page, the simulator and the operator console,
+rendered with Jinja2.
 
 Kept apart from the WeChat protocol code in bot/: these routes speak HTML to
 people, /wechat speaks signed XML to the platform.
@@ -19,14 +20,17 @@ STATIC = Path(__file__).parent / "static"
 
 def setup(app: web.Application, config: Config) -> None:
     """Templates, our own static files, and every page route."""
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                         autoescape=jinja2.select_autoescape(default=True),
-                         undefined=jinja2.StrictUndefined)
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                               autoescape=jinja2.select_autoescape(default=True),
+                               undefined=jinja2.StrictUndefined)
     app.router.add_static("/static/", STATIC, name="static", append_version=True)
-    from web import media, order
+    from web import admin, media, order
+    from web.admin.common import setup_filters
 
+    setup_filters(env)
     order.add_routes(app)
     media.add_routes(app)
+    admin.add_routes(app)
     if config.simulator_on:
         from web import simulator
 
