@@ -339,23 +339,34 @@ async def test_the_buyers_city_is_not_the_origin_and_is_kept_with_unmet_demand(d
                         ) == [("榴莲", "广州市")]
 
 
-def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
-    """A catalogue and queries written before the open-vocabulary mechanisms existed."""
-    from handlers.search_eval import by_kind, evaluate, summary
+HELD_OUT = Path(__file__).parent / "data" / "heldout"
 
-    folder = Path(__file__).parent / "data" / "heldout"
+
+def _run_held_out(folder: Path, tmp_path: Path, listings_at_least: int, queries_at_least: int,
+                  negatives_at_least: int) -> list:
+    """A held-out catalogue imported into a fresh database and its queries evaluated."""
+    from handlers.search_eval import evaluate
+
     cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
         encoding="utf-8").splitlines() if line]
-    assert len(cases) >= 200 and sum(1 for c in cases if c["expect_none"]) >= 40
-    db = Database(tmp_path / "heldout.db")
+    assert len(cases) >= queries_at_least
+    assert sum(1 for c in cases if c["expect_none"]) >= negatives_at_least
+    db = Database(tmp_path / f"{folder.name}.db")
     try:
         db.call(schema.migrate)
         rows = read(folder / "catalogue.json")
-        assert len(rows) >= 100
+        assert len(rows) >= listings_at_least
         db.call(listings.import_rows, rows)
-        results = db.call(evaluate, cases)
+        return db.call(evaluate, cases)
     finally:
         db.close()
+
+
+def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
+    """A catalogue and queries written before the open-vocabulary mechanisms existed."""
+    from handlers.search_eval import by_kind, summary
+
+    results = _run_held_out(HELD_OUT, tmp_path, 100, 200, 40)
     figures = summary(results)
     assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
@@ -364,22 +375,13 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
         assert kind_figures["correct_none"] >= 0.95, kind
 
 
-def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+def test_third_set_keeps_its_figures(tmp_path: Path) -> None:
     """Written after the first mechanisms and run once (see tests/data/heldout/README.md);
     its misses then named classes the second round generalised, and it is guarded at
     what it scores since."""
-    from handlers.search_eval import evaluate, summary
+    from handlers.search_eval import summary
 
-    folder = Path(__file__).parent / "data" / "heldout" / "third"
-    cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
-        encoding="utf-8").splitlines() if line]
-    db = Database(tmp_path / "third.db")
-    try:
-        db.call(schema.migrate)
-        db.call(listings.import_rows, read(folder / "catalogue.json"))
-        figures = summary(db.call(evaluate, cases))
-    finally:
-        db.close()
+    figures = summary(_run_held_out(HELD_OUT / "third", tmp_path, 40, 80, 0))
     assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
 
@@ -387,21 +389,9 @@ def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
 def test_fourth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     """Written after the second round of mechanisms and run once (tests/data/heldout/README.md):
     a regression guard just below its first-run figures (hit@3 0.914, correct-none 1.000)."""
-    from handlers.search_eval import evaluate, summary
+    from handlers.search_eval import summary
 
-    folder = Path(__file__).parent / "data" / "heldout" / "fourth"
-    cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
-        encoding="utf-8").splitlines() if line]
-    assert len(cases) >= 150 and sum(1 for c in cases if c["expect_none"]) >= 40
-    db = Database(tmp_path / "fourth.db")
-    try:
-        db.call(schema.migrate)
-        rows = read(folder / "catalogue.json")
-        assert len(rows) >= 60
-        db.call(listings.import_rows, rows)
-        figures = summary(db.call(evaluate, cases))
-    finally:
-        db.close()
+    figures = summary(_run_held_out(HELD_OUT / "fourth", tmp_path, 60, 150, 40))
     assert figures["hit@3"] >= 0.91 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
 
