@@ -37,7 +37,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 8  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 9  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -192,10 +192,11 @@ def _delist_absent(conn: sqlite3.Connection, keep: set[str], now: float) -> int:
 @dataclass(frozen=True)
 class Goods:
     """Any of terms among a listing's canonical goods, or all of parts in the title; and
-    (for a specialty) any of origin."""
+    (for a specialty) any of origin; and any of within among its goods (鲜枣: 枣 in 水果)."""
     terms: tuple[str, ...]
     origin: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
+    within: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,8 @@ class SearchSpec:
     goods: tuple[Goods, ...] = ()              # any of these
     categories: tuple[str, ...] = ()           # any of these in the goods column
     words: tuple[str, ...] = ()                # each must match somewhere (fallback)
-    title_words: tuple[str, ...] = ()          # each must be in the title (白心 in 白心火龙果)
+    title_words: tuple[tuple[str, ...], ...] = ()  # each: one of its wordings in the title
+                                               # (白心 in 白心火龙果; 腱子 as 牛腱)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
     title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
@@ -263,6 +265,8 @@ def match_expression(spec: SearchSpec) -> str:
             clause = f"({clause} OR title : ({' AND '.join(_quote(p) for p in goods.parts)}))"
         if goods.origin:
             clause = f"({clause} AND origin : {_any(goods.origin)})"
+        if goods.within:
+            clause = f"({clause} AND category : {_any(goods.within)})"
         alternatives.append(clause)
     if spec.categories:
         alternatives.append("category : " + _any(spec.categories))
@@ -274,7 +278,8 @@ def match_expression(spec: SearchSpec) -> str:
     clauses = ["(" + " OR ".join(alternatives) + ")"] if alternatives else []
     if spec.words:
         clauses.append(fts_query(spec.words))
-    clauses.extend(f"title : {_word(word)}" for word in spec.title_words if word.strip())
+    clauses.extend("title : (" + " OR ".join(_word(w) for w in wordings) + ")"
+                   for wordings in spec.title_words if wordings)
     if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
         clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods

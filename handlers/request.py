@@ -14,7 +14,9 @@ from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
-                       product_surfaces, region_names, search_parts, specialty_origin)
+                       also_sought, generics_of, may_be,
+                       product_surfaces, qualifier_wordings, region_names, search_parts,
+                       specialty_origin)
 
 CONSTRAINTS = ("qualifiers", "attributes", "origin", "price")  # relaxation order for ties
 
@@ -114,6 +116,10 @@ class Request:
         product = specialty[0] if specialty else self.product
         return replace(self, product=product, origin=None, qualifiers=())
 
+    def wider(self) -> list[Request]:
+        """This request for each generic product its product is a kind of."""
+        return [replace(self, product=generic) for generic in generics_of(self.product or "")]
+
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
         if self.product:
@@ -123,13 +129,15 @@ class Request:
             if specialty:
                 base, places = specialty
                 goods.append(Goods(tuple(product_surfaces(base)), tuple(places)))
+            goods.extend(Goods(terms, within=within) for terms, within in also_sought(self.product))
         per = self.price_per
         total = per == "total"
         quantity = float(self.quantity) if total and self.quantity else None
         return SearchSpec(
             goods=tuple(goods),
             categories=tuple(category_terms(self.category)) if self.category else (),
-            words=self.words, title_words=self.qualifiers,
+            words=self.words,
+            title_words=tuple(qualifier_wordings(q) for q in self.qualifiers if q.strip()),
             origin=tuple(region_names(self.origin)) if self.origin else (),
             attributes=tuple(tuple(attribute_surfaces(a)) for a in self.attributes),
             price_min_fen=_fen(self.price_min), price_max_fen=_fen(self.price_max),
@@ -188,13 +196,20 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         surfaces = tuple(product_surfaces(request.product))
         spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces,
                        title_unless=surfaces)
-        titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)]
+        # A title about the product, unless the index reads it as goods of another kind:
+        # 延边辣白菜 is a 泡菜 (调味品), no 白菜.
+        titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, surfaces)
+                  and may_be(c.product, request.product)]
         if titled:
             return Retrieved(titled, request, fallback=True)
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
-        return Retrieved(listings.find(conn, same.spec(exclude, cap)), same,
-                         sold_out=request.label())
+        # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉).
+        for wider in (same, *same.wider()):
+            found = listings.find(conn, wider.spec(exclude, cap))
+            if found:
+                return Retrieved(found, wider, sold_out=request.label())
+        return Retrieved([], same, sold_out=request.label())
     return Retrieved([], request)
 
 

@@ -65,6 +65,30 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
 
 
+def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing else reads (文昌椰青): its head words may hold a character that, among
+    the goods of the listing's own category, only one product's names have (椰: 椰子)."""
+    lex = lexicon()
+    tops = {c for c in imported if c not in lex.virtual}
+    if not tops:
+        return []
+    named: set[str] = set()
+    for run in _CJK_RUN.findall(title):
+        tokens = [t for t in segment.words(run) if not _is_noise(t)]
+        if tokens and len(tokens[-1]) > 1:
+            for char in tokens[-1]:
+                having = {p for p in lex.by_char.get(char, ())
+                          if lex.category_of.get(p, "").partition("/")[0] in tops}
+                having = {p for p in having if not having & set(generics_of(p))}
+                if len(having) == 1:
+                    named |= having
+    if len(named) != 1:
+        return []
+    product = named.pop()
+    return [_RunGoods(product, product, _kinds(product, product, imported),
+                      lex.category_of.get(product))]
+
+
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
     """The longest product name ending at `end`, if `end` is a word boundary."""
     if end not in ends:
@@ -84,12 +108,32 @@ def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
     head = lex.heads.get(word[-1]) if word else None
     if head is None or any(word.endswith(e) for e in head.exceptions):
         return []
+    generics = [g for g in head.generics if g != word and not _owned_by_another(word, g)]
     if path is not None:
-        return [g for g in head.generics if g != word
-                and lex.category_of.get(g) in (None, path)]
-    agreeing = [g for g in head.generics
-                if (lex.category_of.get(g) or "").partition("/")[0] in imported]
-    return (agreeing or list(head.generics))[:1]
+        return [g for g in generics if lex.category_of.get(g) in (None, path)]
+    # The listing's own category decides between generics, and rules out one it contradicts
+    # (哈密 西州蜜 in 生鲜水果 is no 蜂蜜); a generic outside the tree (蘑菇) fits any.
+    tops = [c for c in imported if c not in lex.virtual]
+    agreeing = [g for g in generics if g not in lex.category_of
+                or lex.category_of[g].partition("/")[0] in tops]
+    return (agreeing if tops else generics)[:1]
+
+
+def _owned_by_another(word: str, generic: str) -> bool:
+    """A generic named after its owner (鸡蛋 is the 鸡's 蛋) does not take words naming
+    another owner of its kind: 鹅蛋 and 鹌鹑蛋 are no 鸡蛋, but 乌鸡蛋 is."""
+    lex = lexicon()
+    owner = generic[:-1]
+    if not owner or owner not in lex.products or generic[-1] != word[-1]:
+        return False
+    modifier = word[:-1]
+    named = next((modifier[start:] for start in range(len(modifier))
+                  if modifier[start:] in lex.products), None)
+    if named is None:
+        return False
+    canonical = lex.products[named]
+    return (lex.category_of.get(canonical) == lex.category_of.get(lex.products[owner])
+            and lex.products[owner] not in (canonical, *kinds_of(named)))
 
 
 def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
@@ -98,6 +142,8 @@ def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
     if product in lex.specialties:
         kinds.append(lex.specialties[product].base)
     for name in dict.fromkeys((product, surface, *kinds)):
+        if lex.products.get(name, name) in lex.varieties:  # 蛇果 is an 苹果
+            kinds.append(lex.varieties[lex.products.get(name, name)])
         kinds.extend(kinds_of(name))
         kinds.extend(_generics(name, lex.category_of.get(lex.products.get(name, name)), imported))
     return [k for k in dict.fromkeys(kinds) if k != product]
@@ -154,6 +200,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     lex = lexicon()
     imported = imported_categories(category, tags)
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
+    if not found:
+        found = _by_distinctive_character(title, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # the listing's own category agrees with, else the last.
@@ -174,6 +222,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     for product in list(terms):
         path = lex.category_of.get(product, "")
         terms.extend(part for part in path.split("/") if part)
+        if path in lex.umbrellas:  # 松茸 is in 鲜菌, so it is a 蘑菇 (菌子) too
+            terms.append(lex.umbrellas[path])
     # A category naming several of ours (肉禽蛋) counts for the ones the title agrees with.
     tops = [c for c in imported if c not in lex.virtual]
     own = {t for t in terms if t in tops}
@@ -194,6 +244,42 @@ def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
     return False
 
 
+def generics_of(product: str) -> list[str]:
+    """The generic products a product is a kind of: 滩羊肉 → 羊肉, 蛇果 → 苹果, 椪柑 → 橘子."""
+    lex = lexicon()
+    if product not in lex.products:
+        return []
+    return _kinds(lex.products[product], product, [])
+
+
+def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Other goods a request for the product takes, each with the categories it must sit
+    in (none: any): a product named by a head character alone is every generic of that
+    head (枣 is 枣 and 红枣, so 乐陵小枣 finds dried dates), and a product that is another
+    with a form before it is that other within its own top category (鲜枣 is 枣 among
+    水果, 干辣椒 辣椒 among 干货)."""
+    lex = lexicon()
+    found: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    head = lex.heads.get(product) if len(product) == 1 else None
+    for generic in head.generics if head else ():
+        if generic != product:
+            found.append((tuple(product_surfaces(generic)), ()))
+    top = lex.category_of.get(product, "").partition("/")[0]
+    for surface in product_surfaces(product):
+        base = lex.products.get(surface[1:])
+        if top and surface[0] in lex.forms and base and base != product:
+            found.append((tuple(product_surfaces(base)), (top,)))
+    return list(dict.fromkeys(found))
+
+
+def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
+    """A word the offers' titles must show, and the other wordings of the same cut of
+    meat, which say the same (腱子 is also written 牛腱, 腱子肉)."""
+    same = [wording for cut in lexicon().cuts.get(qualifier, ()) if cut.product is None
+            for wording in cut.wordings]
+    return tuple(dict.fromkeys((qualifier, *same)))
+
+
 def kinds_of(product: str) -> list[str]:
     """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
     红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
@@ -203,6 +289,27 @@ def kinds_of(product: str) -> list[str]:
             if product[k:] in lex.products and (
                 path is None or product[:k] in lex.forms
                 or lex.category_of.get(lex.products[product[k:]]) in (None, path))]
+
+
+def may_be(indexed: str | None, product: str) -> bool:
+    """Whether a listing indexed as `indexed` (None: goods we could not read) may be the
+    product: both sit under the same top category, either is outside the tree, or it is
+    the product kept another way (笋干 is 笋 dried). 延边辣白菜 read as 泡菜 is no 白菜."""
+    lex = lexicon()
+    if not indexed:
+        return True
+    tops = [lex.category_of.get(lex.products.get(name, name), "").partition("/")[0]
+            for name in (indexed, product)]
+    return not all(tops) or tops[0] == tops[1] or _form_of(indexed, product)
+
+
+def _form_of(indexed: str, product: str) -> bool:
+    """干辣椒 and 笋干 are forms of 辣椒 and 竹笋 (笋): a form written before or after it."""
+    lex = lexicon()
+    names = product_surfaces(lex.products.get(product, product))
+    return any(surface in (form + name, name + form) for surface in
+               product_surfaces(lex.products.get(indexed, indexed))
+               for form in lex.forms for name in names)
 
 
 def search_parts(product: str) -> list[str]:

@@ -3,11 +3,12 @@
 products.txt (category path | names), specialties.txt, synonyms.txt,
 categories.json, attributes.txt, regions.json (generated offline from jionlp by
 nlp/tools/build_gazetteer.py), areas.json (historic and colloquial areas), heads.txt
-(head morphemes), meat.txt (animals and cuts), english.txt and nonfood.txt.
+(head morphemes), meat.txt (animals and cuts), varieties.txt, english.txt and nonfood.txt.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -85,9 +86,11 @@ class Head:
 
 @dataclass(frozen=True)
 class Cut:
-    """A cut of meat: the product it is, if any, and the animals it is sold for."""
+    """A cut of meat: the product it is, if any, the animals it is sold for and every
+    wording of it."""
     product: str | None
     animals: frozenset[str]
+    wordings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -101,14 +104,20 @@ class Lexicon:
     regions: dict[str, list[Region]] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
     pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
+    category_pinyin: dict[str, str] = field(default_factory=dict)  # chaye -> 茶叶
     short: dict[str, str] = field(default_factory=dict)         # 云南省 -> 云南
     heads: dict[str, Head] = field(default_factory=dict)        # 橙 -> 橙子
     forms: frozenset[str] = frozenset()                         # 干 (干辣椒 is a 辣椒)
     meat: dict[str, str] = field(default_factory=dict)          # animal head 牛 -> 牛肉
     whole: dict[str, str] = field(default_factory=dict)         # animal head 鸡 -> 鸡 (sold whole)
     cuts: dict[str, list[Cut]] = field(default_factory=dict)    # wording -> cuts
+    varieties: dict[str, str] = field(default_factory=dict)     # 红富士 -> 苹果
+    by_char: dict[str, set[str]] = field(default_factory=dict)  # 椰 -> {椰子, 椰子水, 卷心菜}
     english: dict[str, str] = field(default_factory=dict)       # honey -> 蜂蜜
     nonfood: frozenset[str] = frozenset()
+    nonfood_heads: frozenset[str] = frozenset()                 # 杯 (杯子, 茶杯), 机 (手机, 相机)
+    # A generic outside the category tree that a sub-category is named after: 鲜菌 → 蘑菇.
+    umbrellas: dict[str, str] = field(default_factory=dict)
 
     def members(self, category: str) -> set[str]:
         """Canonical products under a category path, or a virtual category's parts."""
@@ -222,6 +231,56 @@ def _read_heads(lex: Lexicon) -> None:
             lex.heads[char] = head
 
 
+def _derive_heads(lex: Lexicon) -> None:
+    """Head characters the lexicon itself reveals, beyond heads.txt.
+
+    The category tree names its kinds by their heads (柑橘, 鲜菌, 菌菇, 蛋类, 虾蟹, 葱姜蒜):
+    a character of a sub-category's name heads the generic of that sub-category which is
+    named by it alone or with 子 (柑子 is 橘子, so 椪柑 is an 橘子; 菌子 is 蘑菇). And a
+    family of names that all end alike (香肠, 腊肠, 灌肠, 烟熏肠) is headed by that last
+    character when no other product of its category ends so (熏马肠 is a 香肠)."""
+    derived: dict[str, list[str]] = {}
+    for path in dict.fromkeys(lex.category_of.values()):
+        for char in path.partition("/")[2]:
+            for generic in _named_by(char, path, lex):
+                derived.setdefault(char, []).append(generic)
+    for canonical, surfaces in lex.surfaces.items():
+        char = _family_head(canonical, surfaces, lex)
+        if char:
+            derived.setdefault(char, []).append(canonical)
+    for char, generics in derived.items():
+        if char in lex.categories:
+            continue  # 茶, 肉, 瓜: a category, not one product
+        head = lex.heads.get(char, Head(()))
+        lex.heads[char] = Head(tuple(dict.fromkeys((*head.generics, *generics))),
+                               head.exceptions)
+    lex.umbrellas = {path: generic for path in dict.fromkeys(lex.category_of.values())
+                     for char in path.partition("/")[2]
+                     for generic in lex.heads.get(char, Head(())).generics
+                     if generic not in lex.category_of}
+
+
+def _named_by(char: str, path: str, lex: Lexicon) -> list[str]:
+    """Generics a category's name character stands for: 柑 → 橘子 (柑子), 菌 → 蘑菇 (菌子),
+    蛋 → 鸡蛋 (蛋): products of that category, or outside the tree, called char or char子."""
+    names = [name for name in (char, char + "子", char + "儿") if name in lex.products]
+    return [canonical for canonical in dict.fromkeys(lex.products[n] for n in names)
+            if lex.category_of.get(canonical) in (None, path)]
+
+
+def _family_head(canonical: str, surfaces: set[str], lex: Lexicon) -> str | None:
+    path = lex.category_of.get(canonical)
+    last = {surface[-1] for surface in surfaces}
+    apart = [s for s in surfaces if not s.endswith(canonical)]
+    if path is None or len(last) != 1 or len(apart) < 3:
+        return None
+    char = last.pop()
+    # Names ending in one of the family's own (四川腊肠) are its kinds, not rivals.
+    rivals = [name for name, path_of in lex.category_of.items() if path_of == path
+              and name.endswith(char) and not name.endswith(tuple(surfaces))]
+    return None if rivals else char
+
+
 def _read_meat(lex: Lexicon) -> None:
     section = ""
     for line in _lines("meat.txt"):
@@ -236,9 +295,18 @@ def _read_meat(lex: Lexicon) -> None:
                 lex.whole[animal] = lex.products.get(whole, whole)
         elif section == "cuts":
             product, animals, wordings = parts
-            cut = Cut(None if product == "-" else product, frozenset(animals.split()))
+            cut = Cut(None if product == "-" else product, frozenset(animals.split()),
+                      tuple(wordings.split()))
             for wording in wordings.split():
                 lex.cuts.setdefault(wording, []).append(cut)
+
+
+def _read_varieties(lex: Lexicon) -> None:
+    for line in _lines("varieties.txt"):
+        generic, _, names = line.partition("|")
+        for name in names.split():
+            lex.varieties[lex.products.get(name, name)] = lex.products.get(generic.strip(),
+                                                                           generic.strip())
 
 
 def _read_english(lex: Lexicon) -> None:
@@ -246,14 +314,30 @@ def _read_english(lex: Lexicon) -> None:
         name, _, word = line.partition("|")
         lex.english[" ".join(name.split()).lower()] = word.strip()
     lex.nonfood = frozenset(word.lower() for line in _lines("nonfood.txt") for word in line.split())
+    food = {*lex.products, *lex.categories,
+            *(part for parts in lex.virtual.values() for part in parts)}
+    heads = Counter(_head_char(word) for word in lex.nonfood if not word.isascii())
+    # 水 (香水) and 包 (背包) also head goods (椰子水, 包子): they say nothing alone.
+    lex.nonfood_heads = frozenset(char for char, count in heads.items() if count >= 2) - {
+        _head_char(word) for word in food}
+
+
+def _head_char(word: str) -> str:
+    """The character a word is a kind of: its last, or the one before a 子 or 儿 suffix."""
+    return word[-2] if len(word) > 1 and word.endswith(("子", "儿")) else word[-1]
 
 
 def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
     for surface, canonical in lex.products.items():
         lex.surfaces.setdefault(canonical, set()).add(surface)
+        for char in surface:
+            lex.by_char.setdefault(char, set()).add(canonical)
     for surface, canonical in sorted(lex.products.items(), key=lambda kv: (kv[0] != kv[1], kv[0])):
         if 2 <= len(surface) <= 5:
             lex.pinyin.setdefault(pinyin_of(surface), canonical)
+    for word in sorted(lex.categories):
+        if 2 <= len(word) <= 4 and word not in lex.products:
+            lex.category_pinyin.setdefault(pinyin_of(word), word)
 
 
 @cache
@@ -277,6 +361,8 @@ def lexicon() -> Lexicon:
     _read_regions(lex)
     _read_heads(lex)
     _read_meat(lex)
+    _read_varieties(lex)
     _read_english(lex)
     _build_surfaces_and_pinyin(lex)
+    _derive_heads(lex)
     return lex

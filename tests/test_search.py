@@ -304,10 +304,17 @@ async def test_a_sold_out_specialty_offers_the_same_product_from_other_sellers(
         await stop_bot(running)
 
 
-async def test_sold_out_with_no_other_seller_says_so_and_records_the_demand(demo: Bot) -> None:
-    reply = await demo.say("秭归的夏橙", openid="buyer_z")
+async def test_sold_out_with_no_other_seller_of_it_offers_what_it_is_a_kind_of(demo: Bot) -> None:
+    reply = await demo.say("秭归的夏橙", openid="buyer_z")  # the only 夏橙 is sold out
+    assert "夏橙」已经卖完了" in reply and "别家的橙子" in reply
+    titles = TITLE.findall(reply)
+    assert titles and all("橙" in title and "夏橙" not in title for title in titles)
+
+
+async def test_sold_out_with_nothing_like_it_says_so_and_records_the_demand(demo: Bot) -> None:
+    reply = await demo.say("百色的芒果", openid="buyer_z")  # no other mango at all
     assert "已经卖完了" in reply and "<a href" not in reply
-    assert demo.db_rows("SELECT product FROM unmet_demand WHERE openid = 'buyer_z'") == [("夏橙",)]
+    assert demo.db_rows("SELECT product FROM unmet_demand WHERE openid = 'buyer_z'") == [("芒果",)]
 
 
 async def test_things_we_do_not_sell_get_an_honest_answer(demo: Bot) -> None:
@@ -332,45 +339,91 @@ async def test_the_buyers_city_is_not_the_origin_and_is_kept_with_unmet_demand(d
                         ) == [("榴莲", "广州市")]
 
 
-def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
-    """A catalogue and queries written before the open-vocabulary mechanisms existed."""
-    from handlers.search_eval import by_kind, evaluate, summary
+HELD_OUT = Path(__file__).parent / "data" / "heldout"
 
-    folder = Path(__file__).parent / "data" / "heldout"
+
+def _run_held_out(folder: Path, tmp_path: Path, listings_at_least: int, queries_at_least: int,
+                  negatives_at_least: int) -> list:
+    """A held-out catalogue imported into a fresh database and its queries evaluated."""
+    from handlers.search_eval import evaluate
+
     cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
         encoding="utf-8").splitlines() if line]
-    assert len(cases) >= 200 and sum(1 for c in cases if c["expect_none"]) >= 40
-    db = Database(tmp_path / "heldout.db")
+    assert len(cases) >= queries_at_least
+    assert sum(1 for c in cases if c["expect_none"]) >= negatives_at_least
+    db = Database(tmp_path / f"{folder.name}.db")
     try:
         db.call(schema.migrate)
         rows = read(folder / "catalogue.json")
-        assert len(rows) >= 100
+        assert len(rows) >= listings_at_least
         db.call(listings.import_rows, rows)
-        results = db.call(evaluate, cases)
+        return db.call(evaluate, cases)
     finally:
         db.close()
+
+
+def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
+    """A catalogue and queries written before the open-vocabulary mechanisms existed."""
+    from handlers.search_eval import by_kind, summary
+
+    results = _run_held_out(HELD_OUT, tmp_path, 100, 200, 40)
     figures = summary(results)
-    assert figures["hit@3"] >= 0.9 and figures["correct_none"] >= 0.95
+    assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
     for kind, kind_figures in by_kind(results).items():
-        assert kind_figures["hit@3"] >= 0.75 or kind_figures["queries"] == kind_figures["negatives"], kind
+        assert kind_figures["hit@3"] >= 0.9 or kind_figures["queries"] == kind_figures["negatives"], kind
         assert kind_figures["correct_none"] >= 0.95, kind
 
 
-def test_third_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
-    """Written after the mechanisms and run once (see tests/data/heldout/README.md): a
-    regression guard at its first-run level, not a target anything was tuned to."""
-    from handlers.search_eval import evaluate, summary
+def test_third_set_keeps_its_figures(tmp_path: Path) -> None:
+    """Written after the first mechanisms and run once (see tests/data/heldout/README.md);
+    its misses then named classes the second round generalised, and it is guarded at
+    what it scores since."""
+    from handlers.search_eval import summary
 
-    folder = Path(__file__).parent / "data" / "heldout" / "third"
-    cases = [json.loads(line) for line in (folder / "queries.jsonl").read_text(
-        encoding="utf-8").splitlines() if line]
-    db = Database(tmp_path / "third.db")
+    figures = summary(_run_held_out(HELD_OUT / "third", tmp_path, 40, 80, 0))
+    assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99
+    assert figures["violating_queries"] == 0
+
+
+def test_fourth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the second round of mechanisms and run once (tests/data/heldout/README.md):
+    a regression guard just below its first-run figures (hit@3 0.914, correct-none 1.000)."""
+    from handlers.search_eval import summary
+
+    figures = summary(_run_held_out(HELD_OUT / "fourth", tmp_path, 60, 150, 40))
+    assert figures["hit@3"] >= 0.91 and figures["correct_none"] >= 0.99
+    assert figures["violating_queries"] == 0
+
+
+def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
+    """One cut however it is written; a form of a product within its own category; a
+    product word inside processed goods is not that product."""
+    from handlers.search_eval import evaluate
+
+    path = tmp_path / "variants.json"
+    path.write_text(json.dumps([
+        {**_listing("B-1", "延边黄牛 牛腱 3斤", 9, "吉林省 延边朝鲜族自治州 延吉市", "延边牧场"),
+         "category": "肉禽蛋"},
+        _listing("Z-1", "沾化冬枣 脆甜 5斤装", 9, "山东省 滨州市 沾化区", "沾化枣农"),
+        {**_listing("Z-2", "若羌灰枣 干枣 1kg", 9, "新疆维吾尔自治区 巴音郭楞蒙古自治州 若羌县",
+                    "若羌枣园"), "category": "南北干货"},
+        {**_listing("K-1", "延边辣白菜 朝鲜族泡菜 2斤", 9, "吉林省 延边朝鲜族自治州 延吉市",
+                    "延边阿妈妮"), "category": "调味品"},
+        {**_listing("S-1", "英德麻竹笋 笋干 500g", 9, "广东省 清远市 英德市", "英德山农"),
+         "category": "南北干货"},
+    ], ensure_ascii=False), encoding="utf-8")
+    db = Database(tmp_path / "variants.db")
     try:
         db.call(schema.migrate)
-        db.call(listings.import_rows, read(folder / "catalogue.json"))
-        figures = summary(db.call(evaluate, cases))
+        db.call(listings.import_rows, read(path))
+        results = {r.text: r.skus for r in db.call(evaluate, [{"text": text} for text in (
+            "牛腱子", "有没有腱子肉", "鲜枣", "枣", "红枣", "白菜", "竹笋")])}
     finally:
         db.close()
-    assert figures["hit@3"] >= 0.9 and figures["correct_none"] >= 0.95
-    assert figures["violating_queries"] == 0
+    assert results["牛腱子"] == results["有没有腱子肉"] == ["B-1"]
+    assert results["鲜枣"] == ["Z-1"]                     # fresh: not the dried dates
+    assert set(results["枣"]) == {"Z-1", "Z-2"}                # 枣 alone: fresh and dried
+    assert results["红枣"] == ["Z-2"]
+    assert results["白菜"] == []                          # 辣白菜 is a 泡菜
+    assert results["竹笋"] == ["S-1"]                     # 笋干 is 笋, dried
