@@ -56,6 +56,8 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         kinds = _generics(body, None, imported)
         if kinds:
             return _RunGoods(None, tokens[-1], kinds, lex.category_of.get(kinds[0]))
+        if len(tokens[-1]) == 1:
+            return None  # 小米蕉 cut 小米 / 蕉 is a kind of 蕉, never 小米
     if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
@@ -108,7 +110,8 @@ def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
     head = lex.heads.get(word[-1]) if word else None
     if head is None or any(word.endswith(e) for e in head.exceptions):
         return []
-    generics = [g for g in head.generics if g != word and not _owned_by_another(word, g)]
+    generics = [g for g in head.of(known=path is not None)
+                if g != word and not _owned_by_another(word, g)]
     if path is not None:
         return [g for g in generics if lex.category_of.get(g) in (None, path)]
     # The listing's own category decides between generics, and rules out one it contradicts
@@ -282,13 +285,21 @@ def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
 
 def kinds_of(product: str) -> list[str]:
     """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
-    红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
+    红心猕猴桃 → 猕猴桃, 香醋 → 醋, but 黄花菜 is no 花菜 and 西红柿 no 柿子. A product of one
+    character must be named so itself (醋), not be a short name of another (蛋 is 鸡蛋, so
+    鹅蛋 is none)."""
     lex = lexicon()
     path = lex.category_of.get(lex.products.get(product, product))
-    return [lex.products[product[k:]] for k in range(1, len(product) - 1)
-            if product[k:] in lex.products and (
-                path is None or product[:k] in lex.forms
-                or lex.category_of.get(lex.products[product[k:]]) in (None, path))]
+    return [lex.products[product[k:]] for k in range(1, len(product))
+            if product[k:] in lex.products and _ends_as_kind(product, k, path)]
+
+
+def _ends_as_kind(product: str, k: int, path: str | None) -> bool:
+    lex = lexicon()
+    ending = lex.products[product[k:]]
+    if len(product) - k == 1:  # 香醋 is a 醋 (a form is no kind: 干枣 is no fresh 枣)
+        return ending == product[k:] and path is not None and lex.category_of.get(ending) == path
+    return path is None or product[:k] in lex.forms or lex.category_of.get(ending) in (None, path)
 
 
 def may_be(indexed: str | None, product: str) -> bool:
@@ -365,6 +376,8 @@ def attribute_surfaces(attribute: str) -> list[str]:
 
 def region_names(origin: dict[str, Any]) -> list[str]:
     """Place names that a listing's origin text shows for an origin slot."""
+    if origin.get("places"):
+        return list(origin["places"])
     if origin.get("county"):
         return [origin["county"]]
     if origin.get("cities"):

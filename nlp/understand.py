@@ -59,6 +59,8 @@ class _Found:
     qualifiers: list[str] = field(default_factory=list)
     place: Region | None = None      # where the buyer is or wants it sent, not the origin
     nonfood: str | None = None       # 小米手机: a thing we do not sell
+    # A place name several regions have, by its position in regions: 昌江 is in 江西 and 海南.
+    candidates: dict[int, list[Region]] = field(default_factory=dict)
     category_word: str = ""          # the category as written (肉 in 牦午肉)
 
 
@@ -95,6 +97,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.place = found.place or lex.regions[word][0]
             else:
                 found.regions.append(lex.regions[word][0])
+                found.candidates[len(found.regions) - 1] = lex.regions[word]
         elif found.product is None and found.category is None and _class_word(word, lex, found):
             goods_at = position
         elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
@@ -104,6 +107,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             found.unknown.append(word)
             if _nonfood_compound(word, lex):
                 found.nonfood = word
+    _resolve_places(found)
     if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
@@ -113,6 +117,22 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _resolve_places(found: _Found) -> None:
+    """A place name several regions share takes the one another mention agrees with (海南
+    昌江 is 昌江黎族自治县); said alone, it is any of those of its level (昌江芒果: the 昌江 of
+    江西 or of 海南), for which of them is meant nothing tells."""
+    for position, candidates in found.candidates.items():
+        others = [r for n, r in enumerate(found.regions) if n != position and not r.provinces]
+        agreeing = [c for c in candidates if any(c.province == o.province for o in others)]
+        level = [c for c in candidates if c.level == candidates[0].level
+                 and c.level in ("city", "county") and not c.cities]
+        if agreeing:
+            found.regions[position] = agreeing[0]
+        elif not others and len({c.province for c in level}) > 1:
+            names = tuple(dict.fromkeys(c.county or c.city or c.name for c in level))
+            found.regions[position] = Region(candidates[0].name, "area", None, counties=names)
 
 
 def _class_word(word: str, lex: Lexicon, found: _Found) -> bool:
@@ -159,10 +179,20 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
         found.qualifiers.append(before)
 
 
-def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon) -> None:
-    """When nothing else names goods, the first unknown word that reads as goods does."""
+def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
+    """When nothing else names goods, the first unknown word that reads as goods does. A
+    head of one character jieba cut from its modifier is read with it (青皮 / 芒 is 青皮芒)."""
     for position, word in enumerate(words):
-        if word in found.unknown and _read_by_head(words, position, found, lex):
+        if word not in found.unknown:
+            continue
+        after = words[position + 1] if position + 1 < len(words) else ""
+        if len(after) == 1 and after in found.unknown and word + after in text:
+            joined = [*words[:position], word + after, *words[position + 2:]]
+            if _read_by_head(joined, position, found, lex):
+                found.unknown.remove(word)
+                found.unknown.remove(after)
+                return
+        if _read_by_head(words, position, found, lex):
             found.unknown.remove(word)
             return
 
@@ -195,11 +225,23 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     else:
         head = lex.heads.get(word[-1])
         if head is None or not head.generics or any(word.endswith(e) for e in head.exceptions):
-            return False
+            return _read_by_category(word, found, lex)
         generic = head.generics[0]
     found.product, found.surface = generic, word
     found.qualifiers.append(word)
     return True
+
+
+def _read_by_category(word: str, found: _Found, lex: Lexicon) -> bool:
+    """黄茶, 黄金瓜: an unknown word ending in a category word is goods of that category,
+    whose titles must show the word."""
+    for start in range(1, len(word)):
+        ending = word[start:]
+        if ending in lex.categories and ending not in lex.products:
+            found.category, found.category_word = lex.categories[ending], ending
+            found.qualifiers.append(word)
+            return True
+    return False
 
 
 def _is_head(words: list[str], position: int) -> bool:
@@ -235,12 +277,16 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
             found.unknown = [w for w in found.unknown if not _LATIN.fullmatch(w)]
             return
     for run in _CJK_RUN.findall(text):
+        cuts = _inside_words(run)
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
+                if _cuts(cuts, start, start + size):
+                    continue
                 sound = pinyin_of(window)
                 canonical = lex.pinyin.get(sound)
-                if canonical and set(window) & set(canonical) and window not in lex.regions:
+                if (canonical and set(window) & set(canonical) and window not in lex.regions
+                        and _keeps_known_words(window, canonical, lex)):
                     _corrected(found, canonical, window)
                     return
                 category = lex.category_pinyin.get(sound)  # 茶页 is 茶叶, but 茶叶罐 no 茶叶
@@ -275,12 +321,15 @@ _RARE_WORD = 5
 def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
     """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
     for run in _CJK_RUN.findall(text):
+        cuts = _inside_words(run)
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
-                if segment.frequency(window) > _RARE_WORD or window in lex.regions:
+                if (segment.frequency(window) > _RARE_WORD or window in lex.regions
+                        or _cuts(cuts, start, start + size)):
                     continue
-                candidates = shapes.lookalike_products(window)
+                candidates = [c for c in shapes.lookalike_products(window)
+                              if _keeps_known_words(window, c, lex)]
                 if candidates:
                     # Every candidate looks alike: the word people write most often is the
                     # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
@@ -288,6 +337,30 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
                                                           shapes.closeness_in(window, c)))
                     _corrected(found, lex.products[best], window)
                     return
+
+
+def _keeps_known_words(window: str, surface: str, lex: Lexicon) -> bool:
+    """A correction replaces only characters that are no word of the lexicon themselves:
+    黄茶 is no typo of 黄花, 茶 being a word we know."""
+    return all(a == b or (a not in lex.products and a not in lex.categories)
+               for a, b in zip(window, surface))
+
+
+def _inside_words(run: str) -> list[tuple[int, int]]:
+    """Spans of words people write (熊猫 in 熊猫肉): a typo window may lie inside one, but
+    never takes part of one with another word (猫肉 is not read as 猪肉)."""
+    spans = []
+    offset = 0
+    for word in segment.words(run):
+        if len(word) > 1 and segment.frequency(word) > _RARE_WORD:
+            spans.append((offset, offset + len(word)))
+        offset += len(word)
+    return spans
+
+
+def _cuts(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any((low < start < high or low < end < high) and not (low <= start and end <= high)
+               for low, high in spans)
 
 
 _LATIN_RUN = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)*")
@@ -506,7 +579,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         if "的" not in norm:
             _homophone_region(found, lex)
     if not found.product and not found.category and not found.nonfood:
-        _read_unknown_by_head(words, found, lex)
+        _read_unknown_by_head(words, found, lex, nums.rest)
     intent, flags = _decide(norm, found, nums, index, context)
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
