@@ -41,6 +41,9 @@ class Understanding:
     # Words the goods must show in their title: a modifier the lexicon lacks (白心 in
     # 白心火龙果) or an unknown compound read through its head (盐水鸭 is a 鸭子).
     qualifiers: tuple[str, ...] = ()
+    # The word as written when goods came from correcting a typo (平果 for 苹果): a catalogue
+    # whose titles have it shows the buyer meant it.
+    corrected: str = ""
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -59,6 +62,7 @@ class _Found:
     qualifiers: list[str] = field(default_factory=list)
     place: Region | None = None      # where the buyer is or wants it sent, not the origin
     nonfood: str | None = None       # 小米手机: a thing we do not sell
+    corrected: str = ""              # the window a typo correction read as goods
     # A place name several regions have, by its position in regions: 昌江 is in 江西 and 海南.
     candidates: dict[int, list[Region]] = field(default_factory=dict)
     category_word: str = ""          # the category as written (肉 in 牦午肉)
@@ -258,6 +262,7 @@ def _homophone_region(found: _Found, lex: Lexicon) -> None:
         canonical = lex.pinyin.get(pinyin_of(surface))
         if canonical and canonical != surface and set(surface) & set(canonical):
             found.product, found.surface, found.regions = canonical, surface, []
+            found.corrected = surface
             return
 
 
@@ -311,6 +316,7 @@ def _correct_before_category(found: _Found, lex: Lexicon) -> None:
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
     found.product, found.surface = canonical, window
+    found.corrected = "" if window in lexicons.lexicon().products else window
     found.unknown = [w for w in found.unknown if w not in window and window not in w]
 
 
@@ -595,7 +601,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     words = tuple(found.unknown) if searching else ()
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
-    return Understanding(intent, slots, flags, words, qualifiers)
+    corrected = found.corrected if searching and slots.get("product") == found.product else ""
+    return Understanding(intent, slots, flags, words, qualifiers, corrected)
 
 
 @cache

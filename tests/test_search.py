@@ -392,8 +392,29 @@ def test_fourth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     from handlers.search_eval import summary
 
     figures = summary(_run_held_out(HELD_OUT / "fourth", tmp_path, 60, 150, 40))
-    assert figures["hit@3"] >= 0.91 and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= 0.99 and figures["correct_none"] >= 0.99  # after the third round
     assert figures["violating_queries"] == 0
+
+
+def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> None:
+    """花胶 sounds like 花椒; where sellers list 花胶, the buyer meant it."""
+    from handlers.search_eval import evaluate
+
+    def offered(rows: list[dict]) -> list[str]:
+        path = tmp_path / f"typo{len(rows)}.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        db = Database(tmp_path / f"typo{len(rows)}.db")
+        try:
+            db.call(schema.migrate)
+            db.call(listings.import_rows, read(path))
+            return db.call(evaluate, [{"text": "有花胶吗"}])[0].skus
+        finally:
+            db.close()
+
+    pepper = _listing("P-1", "汉源 红花椒 250g", 30, "四川省 雅安市 汉源县", "汉源椒农")
+    maw = _listing("M-1", "湛江 鳘鱼 花胶 250g", 300, "广东省 湛江市 霞山区", "湛江海味")
+    assert offered([pepper]) == ["P-1"]          # nothing titled 花胶: read as 花椒
+    assert offered([pepper, maw]) == ["M-1"]
 
 
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
