@@ -499,7 +499,7 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "help", frozenset()
     if _has(norm, "confirm") and not found.unknown:
         return "confirm", frozenset()
-    asks_to_buy = _has(norm, "buy") and bool(found.unknown)
+    asks_to_buy = (_has(norm, "buy") and bool(found.unknown)) or _names_goods_alone(found, norm)
     for intent in ("thanks", "greeting"):
         if _has(norm, intent) and not asks_to_buy:
             return intent, frozenset()
@@ -508,6 +508,19 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
     if constraints:
         return "refine", frozenset()
     return "other", frozenset()
+
+
+_PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
+
+
+def _names_goods_alone(found: _Found, norm: str) -> bool:
+    """菱角, 藠头: a message that is one noun the lexicons lack, which jieba's corpus knows as a
+    word, asks for it as goods would (你们是骗子吧 says more than a noun)."""
+    if len(found.unknown) != 1:
+        return False
+    word = found.unknown[0]
+    return (2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word
+            and segment.frequency(word) > 0 and segment.is_noun(word))
 
 
 def _updates_listing(norm: str, found: _Found) -> bool:

@@ -270,6 +270,12 @@ def test_a_place_several_regions_share_is_any_of_them_unless_another_mention_tel
     assert understand("海南昌江的芒果").slots["origin"]["county"] == "昌江黎族自治县"
 
 
+def test_a_noun_alone_that_the_lexicons_lack_is_searched_for() -> None:
+    assert (understand("菱角").intent, understand("菱角吗").words) == ("search", ("菱角",))
+    assert understand("你们是骗子吧").intent == "other"  # more than a noun
+    assert understand("哈哈").intent != "search"         # no noun
+
+
 def test_bound_heads_read_only_words_the_lexicon_lacks() -> None:
     from nlp.goods import generics_of
     lex = lexicon()
