@@ -55,6 +55,11 @@ class Request:
                    written=understanding.corrected or None, **text)
 
     @classmethod
+    def noun(cls, word: str) -> Request:
+        """A noun said alone (菱角): goods only where titles have it as written."""
+        return cls(words=(word,), written=word)
+
+    @classmethod
     def load(cls, data: dict[str, Any] | None) -> Request | None:
         if not data:
             return None

@@ -499,7 +499,7 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
         return "help", frozenset()
     if _has(norm, "confirm") and not found.unknown:
         return "confirm", frozenset()
-    asks_to_buy = (_has(norm, "buy") and bool(found.unknown)) or _names_goods_alone(found, norm)
+    asks_to_buy = _has(norm, "buy") and bool(found.unknown)
     for intent in ("thanks", "greeting"):
         if _has(norm, intent) and not asks_to_buy:
             return intent, frozenset()
@@ -515,10 +515,16 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 
 def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one noun the lexicons lack, which jieba's corpus knows as a
-    word, asks for it as goods would (你们是骗子吧 says more than a noun)."""
+    word, may ask for it as goods (你们是骗子吧 says more than a noun): it is `other` with
+    the `noun` flag, shown as goods only when sellers' titles have it (天气 stays chatter).
+    A word holding goods words was read by them already and found to be none (茶叶罐)."""
     if len(found.unknown) != 1:
         return False
     word = found.unknown[0]
+    lex = lexicons.lexicon()
+    if any(word[i:j] in lex.products or word[i:j] in lex.categories
+           for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
+        return False
     return (2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word
             and segment.frequency(word) > 0 and segment.is_noun(word))
 
@@ -612,6 +618,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         slots = {}
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
+    if intent == "other" and _names_goods_alone(found, norm):
+        flags, words = flags | {"noun"}, tuple(found.unknown)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
     corrected = found.corrected if searching and slots.get("product") == found.product else ""

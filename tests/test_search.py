@@ -448,3 +448,23 @@ def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     assert results["红枣"] == ["Z-2"]
     assert results["白菜"] == []                          # 辣白菜 is a 泡菜
     assert results["竹笋"] == ["S-1"]                     # 笋干 is 笋, dried
+
+
+async def test_a_noun_alone_shows_goods_only_where_titles_have_it(tmp_path: Path) -> None:
+    """菱角 is in no lexicon of ours: said alone it is goods where a title has it; a noun
+    no title has (天气) stays chatter, with no unmet demand recorded."""
+    path = tmp_path / "nuts.json"
+    path.write_text(json.dumps([
+        _listing("L-1", "洪湖 红菱角 5斤", 50, "湖北省 荆州市 洪湖市", "洪湖菱农"),
+        _listing("Q-1", "赣南脐橙 10斤", 50, "江西省 赣州市 寻乌县", "寻乌果农"),
+    ], ensure_ascii=False), encoding="utf-8")
+    config = make_config(tmp_path)
+    seed(config, path)
+    running = await start_bot(config)
+    try:
+        assert TITLE.findall(await running.say("菱角", openid="buyer_n")) == ["洪湖 红菱角 5斤"]
+        chatter = await running.say("天气", openid="buyer_n")
+        assert "<a href" not in chatter and "没太明白" in chatter
+        assert running.db_rows("SELECT product FROM unmet_demand WHERE openid = 'buyer_n'") == []
+    finally:
+        await stop_bot(running)
