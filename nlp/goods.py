@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from nlp import segment
@@ -59,12 +60,64 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         if len(tokens[-1]) == 1:
             return None  # 小米蕉 cut 小米 / 蕉 is a kind of 蕉, never 小米
     if found is None:
+        found = _elided(body, ends, imported)
+    if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
+        if found and not _fits(lex.products[found], imported):
+            return None  # 阿克苏冰糖心 in 生鲜水果 is no 冰糖
     if found is None:
         return None
     product = lex.products[found]
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
+
+
+def _elided(body: str, ends: set[int], imported: list[str]) -> str | None:
+    """阿克苏冰糖心, 温县铁棍: sellers drop the generic after a distinctive modifier. The end of
+    a run (from a word boundary) that only one product name of the listing's own category
+    begins with, the rest of that name being what it is a kind of (冰糖心苹果 = 冰糖心 +
+    苹果; 牦牛 is no 牦牛肉干, 肉干 being no generic of it)."""
+    lex = lexicon()
+    for start in sorted({0, *ends} - {len(body)}):
+        part = body[start:]
+        if len(part) < 2 or _is_noise(part):
+            continue  # 阿克苏 alone is a place, not 阿克苏苹果
+        names = {name for name in _elisions().get(part, ())
+                 if _fits(lex.products[name], imported)}
+        if len({lex.products[name] for name in names}) == 1:
+            return names.pop()
+    return None
+
+
+def load() -> None:
+    _elisions()
+
+
+def elided(start: str) -> str | None:
+    """The one product a name beginning so is, its generic dropped (冰糖心 → 冰糖心苹果)."""
+    names = {lexicon().products[name] for name in _elisions().get(start, ())}
+    return names.pop() if len(names) == 1 else None
+
+
+@cache
+def _elisions() -> dict[str, tuple[str, ...]]:
+    """Product names by each beginning whose rest is a generic of theirs: 冰糖心 → 冰糖心苹果."""
+    lex = lexicon()
+    found: dict[str, list[str]] = {}
+    for name in lex.products:
+        for cut in range(2, len(name) - 1):
+            rest = lex.products.get(name[cut:])
+            if rest and rest in generics_of(name):
+                found.setdefault(name[:cut], []).append(name)
+    return {start: tuple(names) for start, names in found.items()}
+
+
+def _fits(product: str, imported: list[str]) -> bool:
+    """Whether a product sits under the listing's own category (any, when it has none)."""
+    lex = lexicon()
+    tops = [c for c in imported if c not in lex.virtual]
+    top = lex.category_of.get(product, "").partition("/")[0]
+    return not tops or not top or top in tops
 
 
 def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods]:
@@ -79,8 +132,9 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
         tokens = [t for t in segment.words(run) if not _is_noise(t)]
         if tokens and len(tokens[-1]) > 1:
             for char in tokens[-1]:
-                having = {p for p in lex.by_char.get(char, ())
-                          if lex.category_of.get(p, "").partition("/")[0] in tops}
+                # Canonical names only: 苏 of 落苏, a dialect name of 茄子, makes no 紫苏 茄子.
+                having = {p for p in lex.by_char.get(char, ()) if char in p
+                          and lex.category_of.get(p, "").partition("/")[0] in tops}
                 having = {p for p in having if not having & set(generics_of(p))}
                 if len(having) == 1:
                     named |= having
@@ -203,7 +257,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     lex = lexicon()
     imported = imported_categories(category, tags)
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
-    if not found:
+    meat = _meat(title)
+    if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
         found = _by_distinctive_character(title, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
@@ -221,7 +276,7 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
         terms.extend(goods.kinds)
     for product in [t for t in terms if t in lex.whole.values()]:
         terms.extend(lex.meat[k] for k, whole in lex.whole.items() if whole == product)
-    terms.extend(_meat(title))
+    terms.extend(meat)
     for product in list(terms):
         path = lex.category_of.get(product, "")
         terms.extend(part for part in path.split("/") if part)

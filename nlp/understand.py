@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, orders, segment, seller, shapes
+from nlp import goods, numbers, orders, segment, seller, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -181,6 +181,26 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
             and before + words[position] in text):
         found.unknown.remove(before)
         found.qualifiers.append(before)
+
+
+def _read_elided(words: list[str], found: _Found, text: str) -> None:
+    """冰糖心, 铁棍: a name whose generic was dropped (冰糖心苹果, 铁棍山药), even where jieba
+    cuts a product from it (冰糖 / 心), is the one product it begins."""
+    for position, word in enumerate(words):
+        after = words[position + 1] if position + 1 < len(words) else ""
+        options = [(word + after, (word, after))] if after else []
+        if word != found.surface:  # a product said alone is that product (大红袍)
+            options.append((word, (word,)))
+        for start, used in options:
+            if not (found.product is None or word == found.surface) or start not in text:
+                continue
+            if any(w not in found.unknown and w != found.surface for w in used):
+                continue
+            names = goods.elided(start)
+            if names:
+                found.product, found.surface = names, start
+                found.unknown = [w for w in found.unknown if w not in used]
+                return
 
 
 def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
@@ -597,6 +617,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     nums = numbers.extract(rest, seller=_seller_message(rest))
     words = segment.words(nums.rest)
     found = _scan(words, lex, _ignored_words(), nums.rest)
+    _read_elided(words, found, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
     if not found.product and not found.category and not found.nonfood:

@@ -278,6 +278,17 @@ def test_a_noun_alone_that_the_lexicons_lack_is_flagged_for_a_title_search() -> 
     assert "noun" not in understand("茶叶罐").flags        # goods words read it already
 
 
+def test_a_name_whose_generic_was_dropped_is_the_one_product_it_begins() -> None:
+    from nlp.goods import goods_terms
+    assert "苹果" in goods_terms("新疆 阿克苏 冰糖心 10斤", "生鲜水果")  # 冰糖心苹果
+    assert "冰糖" not in goods_terms("新疆 阿克苏 冰糖心 10斤", "生鲜水果")
+    assert "山药" in goods_terms("温县 铁棍 5斤", "新鲜蔬菜")             # 铁棍山药
+    assert "苹果" not in goods_terms("阿克苏 红枣 5斤")  # a place alone is no 阿克苏苹果
+    assert understand("冰糖心").slots == {"product": "冰糖心苹果"}
+    assert understand("冰糖").slots == {"product": "冰糖"}
+    assert understand("大红袍").slots == {"product": "大红袍"}  # not 大红袍花椒
+
+
 def test_bound_heads_read_only_words_the_lexicon_lacks() -> None:
     from nlp.goods import generics_of
     lex = lexicon()
@@ -359,6 +370,7 @@ def test_every_generic_the_data_names_is_a_product() -> None:
     ("镇江香醋 500ml", {"香醋", "醋"}, set()),           # 醋 is a product of one character
     ("桓仁 林下参 礼盒", {"人参"}, set()),               # varieties.txt
     ("富锦 薄皮甜瓜 5斤", {"香瓜", "甜瓜"}, {"哈密瓜"}),
+    ("宁乡花猪 前腿肉 2斤", {"猪肉"}, {"五花肉"}),        # a cut names the goods
 ])
 def test_listing_goods_generalise_head_final(title: str, present: set, absent: set) -> None:
     from nlp.goods import goods_terms
