@@ -59,6 +59,10 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
             return _RunGoods(None, tokens[-1], kinds, lex.category_of.get(kinds[0]))
         if len(tokens[-1]) == 1:
             return None  # 小米蕉 cut 小米 / 蕉 is a kind of 蕉, never 小米
+    if found is None and len(body) > 1 and body[-1] in lex.meat:
+        animal = _animal_meat(body)  # 冷吃兔 is 兔肉, 黑山羊 羊肉: an animal read as its meat
+        if animal and _fits(animal, imported):
+            return _RunGoods(None, tokens[-1], [animal], lex.category_of.get(animal))
     if found is None:
         found = _elided(body, ends, imported)
     if found is None:
@@ -70,6 +74,14 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         return None
     product = lex.products[found]
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
+
+
+def _animal_meat(word: str) -> str | None:
+    """The meat an animal the lexicon lacks is sold as (滩羊 → 羊肉, 香猪 → 猪肉), or the
+    bird itself when it is sold whole."""
+    lex = lexicon()
+    generic = lex.products.get(word + "肉") or lex.whole.get(word[-1]) or lex.meat[word[-1]]
+    return generic if generic in lex.products else None
 
 
 def _elided(body: str, ends: set[int], imported: list[str]) -> str | None:

@@ -371,6 +371,7 @@ def test_every_generic_the_data_names_is_a_product() -> None:
     ("桓仁 林下参 礼盒", {"人参"}, set()),               # varieties.txt
     ("富锦 薄皮甜瓜 5斤", {"香瓜", "甜瓜"}, {"哈密瓜"}),
     ("宁乡花猪 前腿肉 2斤", {"猪肉"}, {"五花肉"}),        # a cut names the goods
+    ("自贡 冷吃兔 250g", {"兔肉"}, set()),               # an animal the lexicon lacks is its meat
 ])
 def test_listing_goods_generalise_head_final(title: str, present: set, absent: set) -> None:
     from nlp.goods import goods_terms
