@@ -177,8 +177,9 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
     if position == 0:
         return
     before = words[position - 1]
+    # 喝点白酒, 尝些: a verb with 点 or 些 ("some") is no modifier of the goods.
     if (before in found.unknown and len(before) > 1 and not before.isascii()
-            and before + words[position] in text):
+            and before[-1] not in "点些" and before + words[position] in text):
         found.unknown.remove(before)
         found.qualifiers.append(before)
 
