@@ -396,6 +396,16 @@ def test_fourth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     assert figures["violating_queries"] == 0
 
 
+def test_fifth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the third round of mechanisms and run once (tests/data/heldout/README.md):
+    a regression guard just below its first-run figures (hit@3 0.940, correct-none 1.000)."""
+    from handlers.search_eval import summary
+
+    figures = summary(_run_held_out(HELD_OUT / "fifth", tmp_path, 60, 150, 40))
+    assert figures["hit@3"] >= 0.93 and figures["correct_none"] >= 0.99
+    assert figures["violating_queries"] == 0
+
+
 def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> None:
     """花胶 sounds like 花椒; where sellers list 花胶, the buyer meant it."""
     from handlers.search_eval import evaluate
