@@ -17,7 +17,6 @@ _loaded = False
 # How often jieba's corpus saw each lexicon word, before we raised them all alike.
 _corpus_frequency: dict[str, int] = {}
 _lock = threading.Lock()
-_tag_table: dict[str, str] | None = None
 _SEPARATOR = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -35,7 +34,6 @@ def load() -> None:
             _corpus_frequency[word] = jieba.dt.FREQ.get(word, 0)
             jieba.add_word(word, freq=_LEXICON_FREQ)
         zhconv.convert("載入", "zh-cn")  # its dictionary loads on first use: do it now
-        _tags()
         from nlp import shapes  # after the lexicon; it indexes product names
         shapes.load()
         from nlp import goods  # its table of elided names, for indexing titles
@@ -65,19 +63,6 @@ def search_terms(text: str) -> list[str]:
 def index_text(text: str) -> str:
     """Space-joined search-mode terms, the form stored in the FTS table."""
     return " ".join(search_terms(text))
-
-
-def is_noun(word: str) -> bool:
-    """Whether jieba's dictionary tags the word as a noun (菱角 n; 哈哈 o, 谁 r)."""
-    return _tags().get(word, "").startswith("n")
-
-
-def _tags() -> dict[str, str]:
-    global _tag_table
-    if _tag_table is None:
-        import jieba.posseg  # its tag table is jieba's dictionary read once more
-        _tag_table = jieba.posseg.dt.word_tag_tab
-    return _tag_table
 
 
 def frequency(word: str) -> int:

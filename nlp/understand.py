@@ -535,10 +535,10 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 
 
 def _names_goods_alone(found: _Found, norm: str) -> bool:
-    """菱角, 藠头: a message that is one noun the lexicons lack, which jieba's corpus knows as a
-    word, may ask for it as goods (你们是骗子吧 says more than a noun): it is `other` with
-    the `noun` flag, shown as goods only when sellers' titles have it (天气 stays chatter).
-    A word holding goods words was read by them already and found to be none (茶叶罐)."""
+    """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
+    (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
+    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A word holding goods
+    words was read by them already and found to be none (茶叶罐)."""
     if len(found.unknown) != 1:
         return False
     word = found.unknown[0]
@@ -546,8 +546,8 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
-    return (2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word
-            and segment.frequency(word) > 0 and segment.is_noun(word))
+    return 2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word and bool(
+        _CJK_RUN.fullmatch(word))
 
 
 def _updates_listing(norm: str, found: _Found) -> bool:
