@@ -13,6 +13,7 @@ from typing import Any
 from db import demand, listings, restock
 from db.listings import Candidate, Offer
 from handlers import links, ranking
+from handlers.common import OTHER
 from handlers.context import Turn
 from handlers.order_form import link_quantity
 from handlers.request import Request, Retrieved, retrieve
@@ -168,6 +169,16 @@ async def search(turn: Turn) -> Reply:
     request = Request.from_understanding(turn.understanding)
     if not request.browsable:
         return Reply(NO_GOODS, intent="search")
+    return await show(turn, request)
+
+
+@router.on(lambda turn: intent_is("other")(turn) and "noun" in turn.understanding.flags)
+async def noun_alone(turn: Turn) -> Reply:
+    """菱角: a noun alone that the lexicons lack is goods when sellers' titles have it."""
+    request = Request.noun(turn.understanding.words[0])
+    found = await turn.services.db.run(retrieve, request)
+    if not found.candidates or found.request.written:
+        return Reply(OTHER, intent="other")
     return await show(turn, request)
 
 

@@ -39,6 +39,7 @@ class Request:
     unit: str | None = None
     qualifiers: tuple[str, ...] = ()   # words the title must show (白心 in 白心火龙果)
     buyer_city: str | None = None      # where the buyer is or wants it sent; never a filter
+    written: str | None = None         # the goods as written, when read as a typo (平果)
 
     @classmethod
     def from_understanding(cls, understanding: Understanding) -> Request:
@@ -50,7 +51,13 @@ class Request:
                    origin=slots.get("origin"), attributes=tuple(slots.get("attributes", ())),
                    price_per=slots.get("price_per"), unit=slots.get("unit"),
                    qualifiers=tuple(understanding.qualifiers),
-                   buyer_city=slots.get("buyer_city"), **text)
+                   buyer_city=slots.get("buyer_city"),
+                   written=understanding.corrected or None, **text)
+
+    @classmethod
+    def noun(cls, word: str) -> Request:
+        """A noun said alone (菱角): goods only where titles have it as written."""
+        return cls(words=(word,), written=word)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> Request | None:
@@ -189,6 +196,10 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     """The goods index first; if it finds nothing, titles that are about the product (still
     bound by every constraint); if the named listing or specialty is sold out, the same
     product from other sellers."""
+    if request.written:
+        literal = _as_written(conn, request, exclude, cap)
+        if literal:
+            return literal
     found = listings.find(conn, request.spec(exclude, cap))
     if found or not request.browsable:
         return Retrieved(found, request)
@@ -211,6 +222,16 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
                 return Retrieved(found, wider, sold_out=request.label())
         return Retrieved([], same, sold_out=request.label())
     return Retrieved([], request)
+
+
+def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                cap: int) -> Retrieved | None:
+    """A word read as a typo that sellers' titles have is no typo: the buyer meant it."""
+    written = request.written or ""
+    literal = replace(request, product=None, words=(), written=None)
+    spec = replace(literal.spec(exclude, cap), title_any=(written,))
+    titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, (written,))]
+    return Retrieved(titled, replace(literal, words=(written,))) if titled else None
 
 
 def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:

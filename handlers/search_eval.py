@@ -34,12 +34,17 @@ class Result:
 def offers(conn: sqlite3.Connection, text: str, weights: ranking.Weights,
            now: float) -> tuple[Request | None, list[listings.Candidate]]:
     understood = understand(text)
-    if understood.intent not in SEARCHING or understood.slots.get("nonfood"):
+    if "noun" in understood.flags:  # a noun alone: goods only where titles have it
+        request = Request.noun(understood.words[0])
+    elif understood.intent not in SEARCHING or understood.slots.get("nonfood"):
         return None, []
-    request = Request.from_understanding(understood)
+    else:
+        request = Request.from_understanding(understood)
     if not request.browsable or "cheaper" in understood.flags:
         return request, []
     found = retrieve(conn, request)
+    if "noun" in understood.flags and found.request.written:
+        return request, []
     reliability = listings.reliability(conn, sorted({c.seller_id for c in found.candidates}))
     ranked = ranking.rank(found.candidates, found.request.product, found.request.attributes,
                           reliability, now, weights, "search-eval",

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from nlp import segment
@@ -56,13 +57,79 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         kinds = _generics(body, None, imported)
         if kinds:
             return _RunGoods(None, tokens[-1], kinds, lex.category_of.get(kinds[0]))
+        if len(tokens[-1]) == 1:
+            return None  # 小米蕉 cut 小米 / 蕉 is a kind of 蕉, never 小米
+    if found is None and len(body) > 1 and body[-1] in lex.meat:
+        animal = _animal_meat(body)  # 冷吃兔 is 兔肉, 黑山羊 羊肉: an animal read as its meat
+        if animal and _fits(animal, imported):
+            return _RunGoods(None, tokens[-1], [animal], lex.category_of.get(animal))
+    if found is None:
+        found = _elided(body, ends, imported)
     if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
+        if found and not _fits(lex.products[found], imported):
+            return None  # 阿克苏冰糖心 in 生鲜水果 is no 冰糖
     if found is None:
         return None
     product = lex.products[found]
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
+
+
+def _animal_meat(word: str) -> str | None:
+    """The meat an animal the lexicon lacks is sold as (滩羊 → 羊肉, 香猪 → 猪肉), or the
+    bird itself when it is sold whole."""
+    lex = lexicon()
+    generic = lex.products.get(word + "肉") or lex.whole.get(word[-1]) or lex.meat[word[-1]]
+    return generic if generic in lex.products else None
+
+
+def _elided(body: str, ends: set[int], imported: list[str]) -> str | None:
+    """阿克苏冰糖心, 温县铁棍: sellers drop the generic after a distinctive modifier. The end of
+    a run (from a word boundary) that only one product name of the listing's own category
+    begins with, the rest of that name being what it is a kind of (冰糖心苹果 = 冰糖心 +
+    苹果; 牦牛 is no 牦牛肉干, 肉干 being no generic of it)."""
+    lex = lexicon()
+    for start in sorted({0, *ends} - {len(body)}):
+        part = body[start:]
+        if len(part) < 2 or _is_noise(part):
+            continue  # 阿克苏 alone is a place, not 阿克苏苹果
+        names = {name for name in _elisions().get(part, ())
+                 if _fits(lex.products[name], imported)}
+        if len({lex.products[name] for name in names}) == 1:
+            return names.pop()
+    return None
+
+
+def load() -> None:
+    _elisions()
+
+
+def elided(start: str) -> str | None:
+    """The one product a name beginning so is, its generic dropped (冰糖心 → 冰糖心苹果)."""
+    names = {lexicon().products[name] for name in _elisions().get(start, ())}
+    return names.pop() if len(names) == 1 else None
+
+
+@cache
+def _elisions() -> dict[str, tuple[str, ...]]:
+    """Product names by each beginning whose rest is a generic of theirs: 冰糖心 → 冰糖心苹果."""
+    lex = lexicon()
+    found: dict[str, list[str]] = {}
+    for name in lex.products:
+        for cut in range(2, len(name) - 1):
+            rest = lex.products.get(name[cut:])
+            if rest and rest in generics_of(name):
+                found.setdefault(name[:cut], []).append(name)
+    return {start: tuple(names) for start, names in found.items()}
+
+
+def _fits(product: str, imported: list[str]) -> bool:
+    """Whether a product sits under the listing's own category (any, when it has none)."""
+    lex = lexicon()
+    tops = [c for c in imported if c not in lex.virtual]
+    top = lex.category_of.get(product, "").partition("/")[0]
+    return not tops or not top or top in tops
 
 
 def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods]:
@@ -77,8 +144,9 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
         tokens = [t for t in segment.words(run) if not _is_noise(t)]
         if tokens and len(tokens[-1]) > 1:
             for char in tokens[-1]:
-                having = {p for p in lex.by_char.get(char, ())
-                          if lex.category_of.get(p, "").partition("/")[0] in tops}
+                # Canonical names only: 苏 of 落苏, a dialect name of 茄子, makes no 紫苏 茄子.
+                having = {p for p in lex.by_char.get(char, ()) if char in p
+                          and lex.category_of.get(p, "").partition("/")[0] in tops}
                 having = {p for p in having if not having & set(generics_of(p))}
                 if len(having) == 1:
                     named |= having
@@ -108,7 +176,8 @@ def _generics(word: str, path: str | None, imported: list[str]) -> list[str]:
     head = lex.heads.get(word[-1]) if word else None
     if head is None or any(word.endswith(e) for e in head.exceptions):
         return []
-    generics = [g for g in head.generics if g != word and not _owned_by_another(word, g)]
+    generics = [g for g in head.of(known=path is not None)
+                if g != word and not _owned_by_another(word, g)]
     if path is not None:
         return [g for g in generics if lex.category_of.get(g) in (None, path)]
     # The listing's own category decides between generics, and rules out one it contradicts
@@ -200,7 +269,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     lex = lexicon()
     imported = imported_categories(category, tags)
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
-    if not found:
+    meat = _meat(title)
+    if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
         found = _by_distinctive_character(title, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
@@ -218,7 +288,7 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
         terms.extend(goods.kinds)
     for product in [t for t in terms if t in lex.whole.values()]:
         terms.extend(lex.meat[k] for k, whole in lex.whole.items() if whole == product)
-    terms.extend(_meat(title))
+    terms.extend(meat)
     for product in list(terms):
         path = lex.category_of.get(product, "")
         terms.extend(part for part in path.split("/") if part)
@@ -282,13 +352,21 @@ def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
 
 def kinds_of(product: str) -> list[str]:
     """Shorter products that end this one and share its category: 薄皮核桃 → 核桃,
-    红心猕猴桃 → 猕猴桃, but 黄花菜 is no 花菜 and 西红柿 no 柿子."""
+    红心猕猴桃 → 猕猴桃, 香醋 → 醋, but 黄花菜 is no 花菜 and 西红柿 no 柿子. A product of one
+    character must be named so itself (醋), not be a short name of another (蛋 is 鸡蛋, so
+    鹅蛋 is none)."""
     lex = lexicon()
     path = lex.category_of.get(lex.products.get(product, product))
-    return [lex.products[product[k:]] for k in range(1, len(product) - 1)
-            if product[k:] in lex.products and (
-                path is None or product[:k] in lex.forms
-                or lex.category_of.get(lex.products[product[k:]]) in (None, path))]
+    return [lex.products[product[k:]] for k in range(1, len(product))
+            if product[k:] in lex.products and _ends_as_kind(product, k, path)]
+
+
+def _ends_as_kind(product: str, k: int, path: str | None) -> bool:
+    lex = lexicon()
+    ending = lex.products[product[k:]]
+    if len(product) - k == 1:  # 香醋 is a 醋 (a form is no kind: 干枣 is no fresh 枣)
+        return ending == product[k:] and path is not None and lex.category_of.get(ending) == path
+    return path is None or product[:k] in lex.forms or lex.category_of.get(ending) in (None, path)
 
 
 def may_be(indexed: str | None, product: str) -> bool:
@@ -365,6 +443,8 @@ def attribute_surfaces(attribute: str) -> list[str]:
 
 def region_names(origin: dict[str, Any]) -> list[str]:
     """Place names that a listing's origin text shows for an origin slot."""
+    if origin.get("places"):
+        return list(origin["places"])
     if origin.get("county"):
         return [origin["county"]]
     if origin.get("cities"):

@@ -46,11 +46,14 @@ class Region:
     county: str | None = None
     provinces: tuple[str, ...] = ()  # areas spanning several provinces (东北)
     cities: tuple[str, ...] = ()
+    counties: tuple[str, ...] = ()  # one name for places in several provinces (昌江)
 
     def slot(self) -> dict[str, Any]:
         """The canonical origin: province, city and county, as far as known."""
         if self.provinces:
             return {"provinces": list(self.provinces)}
+        if self.counties:
+            return {"places": list(self.counties)}
         value: dict[str, Any] = {"province": self.province}
         if self.cities:
             value["cities"] = list(self.cities)
@@ -64,6 +67,8 @@ class Region:
         """Every place name a listing's origin text might show for this region."""
         if self.provinces:
             return self.provinces
+        if self.counties:
+            return self.counties
         if self.cities:
             return self.cities
         return tuple(n for n in (self.county, self.city if not self.county else None,
@@ -82,6 +87,13 @@ class Head:
     """What a word ending in a head character is a kind of (春橙 → 橙子)."""
     generics: tuple[str, ...]
     exceptions: frozenset[str] = frozenset()
+    # Generics only a word the lexicon lacks is read as (香芋 is a 芋头): a known product
+    # ending in the character is a product of its own (杨梅 is no 梅子).
+    bound: frozenset[str] = frozenset()
+
+    def of(self, known: bool) -> tuple[str, ...]:
+        """The generics a word ending in this head is a kind of."""
+        return tuple(g for g in self.generics if g not in self.bound) if known else self.generics
 
 
 @dataclass(frozen=True)
@@ -238,26 +250,64 @@ def _derive_heads(lex: Lexicon) -> None:
     a character of a sub-category's name heads the generic of that sub-category which is
     named by it alone or with 子 (柑子 is 橘子, so 椪柑 is an 橘子; 菌子 is 蘑菇). And a
     family of names that all end alike (香肠, 腊肠, 灌肠, 烟熏肠) is headed by that last
-    character when no other product of its category ends so (熏马肠 is a 香肠)."""
+    character when no other product of its category ends so (熏马肠 is a 香肠).
+
+    For words the lexicon lacks only (bound heads): the root of a name made of one
+    character and a noun suffix (芒果, 芋头, 椰子, 粽子), so 青皮芒 is a 芒果 and 香芋 a 芋头;
+    and the last character of a family of names that all end in it, when every other
+    product of its category ending so has fewer names (香蕉 甘蕉 金蕉 against 芭蕉)."""
     derived: dict[str, list[str]] = {}
+    bound: dict[str, list[str]] = {}
     for path in dict.fromkeys(lex.category_of.values()):
         for char in path.partition("/")[2]:
             for generic in _named_by(char, path, lex):
                 derived.setdefault(char, []).append(generic)
     for canonical, surfaces in lex.surfaces.items():
-        char = _family_head(canonical, surfaces, lex)
+        char, alone = _family_head(canonical, surfaces, lex)
         if char:
-            derived.setdefault(char, []).append(canonical)
-    for char, generics in derived.items():
+            (derived if alone else bound).setdefault(char, []).append(canonical)
+        root = _suffixed_root(canonical, lex)
+        if root:
+            bound.setdefault(root, []).append(canonical)
+    for char in dict.fromkeys((*derived, *bound)):
         if char in lex.categories:
             continue  # 茶, 肉, 瓜: a category, not one product
         head = lex.heads.get(char, Head(()))
-        lex.heads[char] = Head(tuple(dict.fromkeys((*head.generics, *generics))),
-                               head.exceptions)
+        generics = tuple(dict.fromkeys((*head.generics, *derived.get(char, ()))))
+        extra = tuple(g for g in dict.fromkeys(bound.get(char, ())) if g not in generics)
+        lex.heads[char] = Head(generics + extra, head.exceptions, head.bound | frozenset(extra))
     lex.umbrellas = {path: generic for path in dict.fromkeys(lex.category_of.values())
                      for char in path.partition("/")[2]
-                     for generic in lex.heads.get(char, Head(())).generics
+                     for generic in lex.heads.get(char, Head(())).of(known=True)
                      if generic not in lex.category_of}
+
+
+# A character people write alone this many times more often than in the name (白 in 白果,
+# 松 in 松子) is a word of its own, not the root of the name.
+_FREE_ROOT = 10
+_NOUN_SUFFIXES = ("子", "儿", "头")
+
+
+def _suffixed_root(canonical: str, lex: Lexicon) -> str | None:
+    """芒 of 芒果, 芋 of 芋头, 粽 of 粽子: the root of a two-character name that is the root
+    and a noun suffix (果 for fruit), when the root is no word of the lexicon of its own."""
+    path = lex.category_of.get(canonical, "")
+    suffixes = _NOUN_SUFFIXES + (("果",) if path.startswith("水果/") else ())
+    if len(canonical) != 2 or not canonical.endswith(suffixes):
+        return None
+    root = canonical[0]
+    if root in lex.products or root in lex.categories:
+        return None
+    seen = _corpus_frequency()
+    return root if seen.get(root, 0) <= _FREE_ROOT * max(seen.get(canonical, 0), 1) else None
+
+
+def _corpus_frequency() -> dict[str, int]:
+    """How often jieba's own dictionary saw each word: the lexicon is built before any of
+    its words is added to jieba (nlp.segment.load)."""
+    import jieba  # loads its dictionary once; the lexicon is built at start-up
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ
 
 
 def _named_by(char: str, path: str, lex: Lexicon) -> list[str]:
@@ -268,17 +318,28 @@ def _named_by(char: str, path: str, lex: Lexicon) -> list[str]:
             if lex.category_of.get(canonical) in (None, path)]
 
 
-def _family_head(canonical: str, surfaces: set[str], lex: Lexicon) -> str | None:
+def _family_head(canonical: str, surfaces: set[str], lex: Lexicon) -> tuple[str | None, bool]:
+    """The last character every name of a product shares, and whether it heads the product
+    for any word (no rival ends so) or only for words the lexicon lacks (most names of its
+    category ending so are the family's: 香蕉, 甘蕉, 金蕉 against 芭蕉)."""
     path = lex.category_of.get(canonical)
     last = {surface[-1] for surface in surfaces}
     apart = [s for s in surfaces if not s.endswith(canonical)]
-    if path is None or len(last) != 1 or len(apart) < 3:
-        return None
+    if path is None or len(last) != 1 or len(apart) < 2:
+        return None, False
     char = last.pop()
     # Names ending in one of the family's own (四川腊肠) are its kinds, not rivals.
     rivals = [name for name, path_of in lex.category_of.items() if path_of == path
               and name.endswith(char) and not name.endswith(tuple(surfaces))]
-    return None if rivals else char
+    if not rivals and len(apart) >= 3:
+        return char, True
+    # A noun suffix (子, 果) ends names of every kind; it heads none of them.
+    if char in _NOUN_SUFFIXES + ("果",):
+        return None, False
+    others = sum(1 for name, canonical in lex.products.items() if name.endswith(char)
+                 and name not in surfaces and lex.category_of.get(canonical) == path)
+    # Rivals there must be: a family alone needs three names apart (above).
+    return (char, False) if len(surfaces) > others > 0 else (None, False)
 
 
 def _read_meat(lex: Lexicon) -> None:
@@ -309,6 +370,17 @@ def _read_varieties(lex: Lexicon) -> None:
                                                                            generic.strip())
 
 
+def _derive_varieties(lex: Lexicon) -> None:
+    """A product whose name with a noun suffix is another's name is a kind of that other,
+    within one category: 花菇子 is a name of 香菇, so 花菇 is a 香菇 (香醋 is a 醋)."""
+    for name, canonical in lex.products.items():
+        if len(name) > 2 and name.endswith(("子", "儿")):
+            kind = lex.products.get(name[:-1])
+            if (kind and kind != canonical and kind not in lex.varieties
+                    and lex.category_of.get(kind) == lex.category_of.get(canonical)):
+                lex.varieties[kind] = canonical
+
+
 def _read_english(lex: Lexicon) -> None:
     for line in _lines("english.txt"):
         name, _, word = line.partition("|")
@@ -334,10 +406,12 @@ def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
             lex.by_char.setdefault(char, set()).add(canonical)
     for surface, canonical in sorted(lex.products.items(), key=lambda kv: (kv[0] != kv[1], kv[0])):
         if 2 <= len(surface) <= 5:
-            lex.pinyin.setdefault(pinyin_of(surface), canonical)
+            for sound in readings(surface):
+                lex.pinyin.setdefault(sound, canonical)
     for word in sorted(lex.categories):
         if 2 <= len(word) <= 4 and word not in lex.products:
-            lex.category_pinyin.setdefault(pinyin_of(word), word)
+            for sound in readings(word):
+                lex.category_pinyin.setdefault(sound, word)
 
 
 @cache
@@ -346,8 +420,16 @@ def _char_pinyin(char: str) -> str:
 
 
 def pinyin_of(text: str) -> str:
-    """Toneless pinyin, syllables joined: 苹果 and 平果 both give pingguo."""
+    """Toneless pinyin, syllables joined, each character in its commonest reading: 苹果 and
+    平果 both give pingguo (a typo is no phrase, so it is read character by character)."""
     return "".join(_char_pinyin(char) for char in text)
+
+
+def readings(word: str) -> tuple[str, ...]:
+    """A lexicon word's toneless pinyin as the word is said, from pypinyin's phrase data
+    (海参 is haishen, though 参 alone is mostly can), and character by character."""
+    spoken = "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
+    return tuple(dict.fromkeys((spoken, pinyin_of(word))))
 
 
 @cache
@@ -365,4 +447,5 @@ def lexicon() -> Lexicon:
     _read_english(lex)
     _build_surfaces_and_pinyin(lex)
     _derive_heads(lex)
+    _derive_varieties(lex)
     return lex

@@ -36,6 +36,8 @@ def load() -> None:
         zhconv.convert("載入", "zh-cn")  # its dictionary loads on first use: do it now
         from nlp import shapes  # after the lexicon; it indexes product names
         shapes.load()
+        from nlp import goods  # its table of elided names, for indexing titles
+        goods.load()
         # Dictionaries are hundreds of thousands of long-lived objects: keep them out of
         # the cyclic collector, whose full passes would otherwise stall a request ~100 ms.
         gc.collect()

@@ -98,7 +98,23 @@ def alike(a: str, b: str) -> bool:
         return True
     if shared and closeness(a, b) == _CORNERS:
         return True
-    return resemblance(a, b) >= RESEMBLING
+    return resemblance(a, b) >= RESEMBLING or _parts_pair_up(a, b)
+
+
+def _parts_pair_up(a: str, b: str) -> bool:
+    """Built alike: splits of one length whose components pair up the same, or spelled with
+    the same strokes, but one pair of equal stroke count (叁 厶大三 and 参 厶大彡; 祀 礻巳 and
+    杞 木己, 巳 and 己 being the same strokes)."""
+    parts, _, _ = _data()
+    for mine in parts.get(a, []):
+        for theirs in parts.get(b, []):
+            if len(mine) != len(theirs) or len(mine) < 2:
+                continue
+            differing = [(x, y) for x, y in zip(mine, theirs) if _strokes(x) != _strokes(y)]
+            if len(differing) == 1 and len(_strokes(differing[0][0])) == len(
+                    _strokes(differing[0][1])):
+                return True
+    return False
 
 
 def resemblance(a: str, b: str) -> float:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from nlp import lexicon as lexicons
-from nlp import numbers, orders, segment, seller, shapes
+from nlp import goods, numbers, orders, segment, seller, shapes
 from nlp.lexicon import Lexicon, Region, pinyin_of
 from nlp.normalize import MAX_CHARS, normalise
 
@@ -41,6 +41,9 @@ class Understanding:
     # Words the goods must show in their title: a modifier the lexicon lacks (白心 in
     # 白心火龙果) or an unknown compound read through its head (盐水鸭 is a 鸭子).
     qualifiers: tuple[str, ...] = ()
+    # The word as written when goods came from correcting a typo (平果 for 苹果): a catalogue
+    # whose titles have it shows the buyer meant it.
+    corrected: str = ""
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -59,6 +62,9 @@ class _Found:
     qualifiers: list[str] = field(default_factory=list)
     place: Region | None = None      # where the buyer is or wants it sent, not the origin
     nonfood: str | None = None       # 小米手机: a thing we do not sell
+    corrected: str = ""              # the window a typo correction read as goods
+    # A place name several regions have, by its position in regions: 昌江 is in 江西 and 海南.
+    candidates: dict[int, list[Region]] = field(default_factory=dict)
     category_word: str = ""          # the category as written (肉 in 牦午肉)
 
 
@@ -95,6 +101,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.place = found.place or lex.regions[word][0]
             else:
                 found.regions.append(lex.regions[word][0])
+                found.candidates[len(found.regions) - 1] = lex.regions[word]
         elif found.product is None and found.category is None and _class_word(word, lex, found):
             goods_at = position
         elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
@@ -104,6 +111,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             found.unknown.append(word)
             if _nonfood_compound(word, lex):
                 found.nonfood = word
+    _resolve_places(found)
     if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
@@ -113,6 +121,22 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _resolve_places(found: _Found) -> None:
+    """A place name several regions share takes the one another mention agrees with (海南
+    昌江 is 昌江黎族自治县); said alone, it is any of those of its level (昌江芒果: the 昌江 of
+    江西 or of 海南), for which of them is meant nothing tells."""
+    for position, candidates in found.candidates.items():
+        others = [r for n, r in enumerate(found.regions) if n != position and not r.provinces]
+        agreeing = [c for c in candidates if any(c.province == o.province for o in others)]
+        level = [c for c in candidates if c.level == candidates[0].level
+                 and c.level in ("city", "county") and not c.cities]
+        if agreeing:
+            found.regions[position] = agreeing[0]
+        elif not others and len({c.province for c in level}) > 1:
+            names = tuple(dict.fromkeys(c.county or c.city or c.name for c in level))
+            found.regions[position] = Region(candidates[0].name, "area", None, counties=names)
 
 
 def _class_word(word: str, lex: Lexicon, found: _Found) -> bool:
@@ -153,16 +177,47 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
     if position == 0:
         return
     before = words[position - 1]
+    # 喝点白酒, 尝些: a verb with 点 or 些 ("some") is no modifier of the goods.
     if (before in found.unknown and len(before) > 1 and not before.isascii()
-            and before + words[position] in text):
+            and before[-1] not in "点些" and before + words[position] in text):
         found.unknown.remove(before)
         found.qualifiers.append(before)
 
 
-def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon) -> None:
-    """When nothing else names goods, the first unknown word that reads as goods does."""
+def _read_elided(words: list[str], found: _Found, text: str) -> None:
+    """冰糖心, 铁棍: a name whose generic was dropped (冰糖心苹果, 铁棍山药), even where jieba
+    cuts a product from it (冰糖 / 心), is the one product it begins."""
     for position, word in enumerate(words):
-        if word in found.unknown and _read_by_head(words, position, found, lex):
+        after = words[position + 1] if position + 1 < len(words) else ""
+        options = [(word + after, (word, after))] if after else []
+        if word != found.surface:  # a product said alone is that product (大红袍)
+            options.append((word, (word,)))
+        for start, used in options:
+            if not (found.product is None or word == found.surface) or start not in text:
+                continue
+            if any(w not in found.unknown and w != found.surface for w in used):
+                continue
+            names = goods.elided(start)
+            if names:
+                found.product, found.surface = names, start
+                found.unknown = [w for w in found.unknown if w not in used]
+                return
+
+
+def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
+    """When nothing else names goods, the first unknown word that reads as goods does. A
+    head of one character jieba cut from its modifier is read with it (青皮 / 芒 is 青皮芒)."""
+    for position, word in enumerate(words):
+        if word not in found.unknown:
+            continue
+        after = words[position + 1] if position + 1 < len(words) else ""
+        if len(after) == 1 and after in found.unknown and word + after in text:
+            joined = [*words[:position], word + after, *words[position + 2:]]
+            if _read_by_head(joined, position, found, lex):
+                found.unknown.remove(word)
+                found.unknown.remove(after)
+                return
+        if _read_by_head(words, position, found, lex):
             found.unknown.remove(word)
             return
 
@@ -195,11 +250,23 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     else:
         head = lex.heads.get(word[-1])
         if head is None or not head.generics or any(word.endswith(e) for e in head.exceptions):
-            return False
+            return _read_by_category(word, found, lex)
         generic = head.generics[0]
     found.product, found.surface = generic, word
     found.qualifiers.append(word)
     return True
+
+
+def _read_by_category(word: str, found: _Found, lex: Lexicon) -> bool:
+    """黄茶, 黄金瓜: an unknown word ending in a category word is goods of that category,
+    whose titles must show the word."""
+    for start in range(1, len(word)):
+        ending = word[start:]
+        if ending in lex.categories and ending not in lex.products:
+            found.category, found.category_word = lex.categories[ending], ending
+            found.qualifiers.append(word)
+            return True
+    return False
 
 
 def _is_head(words: list[str], position: int) -> bool:
@@ -216,6 +283,7 @@ def _homophone_region(found: _Found, lex: Lexicon) -> None:
         canonical = lex.pinyin.get(pinyin_of(surface))
         if canonical and canonical != surface and set(surface) & set(canonical):
             found.product, found.surface, found.regions = canonical, surface, []
+            found.corrected = surface
             return
 
 
@@ -235,12 +303,16 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
             found.unknown = [w for w in found.unknown if not _LATIN.fullmatch(w)]
             return
     for run in _CJK_RUN.findall(text):
+        cuts = _inside_words(run)
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
+                if _cuts(cuts, start, start + size):
+                    continue
                 sound = pinyin_of(window)
                 canonical = lex.pinyin.get(sound)
-                if canonical and set(window) & set(canonical) and window not in lex.regions:
+                if (canonical and set(window) & set(canonical) and window not in lex.regions
+                        and _keeps_known_words(window, canonical, lex)):
                     _corrected(found, canonical, window)
                     return
                 category = lex.category_pinyin.get(sound)  # 茶页 is 茶叶, but 茶叶罐 no 茶叶
@@ -265,6 +337,7 @@ def _correct_before_category(found: _Found, lex: Lexicon) -> None:
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
     found.product, found.surface = canonical, window
+    found.corrected = "" if window in lexicons.lexicon().products else window
     found.unknown = [w for w in found.unknown if w not in window and window not in w]
 
 
@@ -275,12 +348,15 @@ _RARE_WORD = 5
 def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
     """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
     for run in _CJK_RUN.findall(text):
+        cuts = _inside_words(run)
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
-                if segment.frequency(window) > _RARE_WORD or window in lex.regions:
+                if (segment.frequency(window) > _RARE_WORD or window in lex.regions
+                        or _cuts(cuts, start, start + size)):
                     continue
-                candidates = shapes.lookalike_products(window)
+                candidates = [c for c in shapes.lookalike_products(window)
+                              if _keeps_known_words(window, c, lex)]
                 if candidates:
                     # Every candidate looks alike: the word people write most often is the
                     # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
@@ -288,6 +364,30 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
                                                           shapes.closeness_in(window, c)))
                     _corrected(found, lex.products[best], window)
                     return
+
+
+def _keeps_known_words(window: str, surface: str, lex: Lexicon) -> bool:
+    """A correction replaces only characters that are no word of the lexicon themselves:
+    黄茶 is no typo of 黄花, 茶 being a word we know."""
+    return all(a == b or (a not in lex.products and a not in lex.categories)
+               for a, b in zip(window, surface))
+
+
+def _inside_words(run: str) -> list[tuple[int, int]]:
+    """Spans of words people write (熊猫 in 熊猫肉): a typo window may lie inside one, but
+    never takes part of one with another word (猫肉 is not read as 猪肉)."""
+    spans = []
+    offset = 0
+    for word in segment.words(run):
+        if len(word) > 1 and segment.frequency(word) > _RARE_WORD:
+            spans.append((offset, offset + len(word)))
+        offset += len(word)
+    return spans
+
+
+def _cuts(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any((low < start < high or low < end < high) and not (low <= start and end <= high)
+               for low, high in spans)
 
 
 _LATIN_RUN = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)*")
@@ -431,6 +531,25 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
     return "other", frozenset()
 
 
+_PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
+
+
+def _names_goods_alone(found: _Found, norm: str) -> bool:
+    """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
+    (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
+    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A word holding goods
+    words was read by them already and found to be none (茶叶罐)."""
+    if len(found.unknown) != 1:
+        return False
+    word = found.unknown[0]
+    lex = lexicons.lexicon()
+    if any(word[i:j] in lex.products or word[i:j] in lex.categories
+           for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
+        return False
+    return 2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word and bool(
+        _CJK_RUN.fullmatch(word))
+
+
 def _updates_listing(norm: str, found: _Found) -> bool:
     """改价, 补货, 下架 ... but not a buyer asking 有没有降价的."""
     if any(cue in norm for cue in ("有没有", "买", "吗")):
@@ -499,6 +618,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     nums = numbers.extract(rest, seller=_seller_message(rest))
     words = segment.words(nums.rest)
     found = _scan(words, lex, _ignored_words(), nums.rest)
+    _read_elided(words, found, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
     if not found.product and not found.category and not found.nonfood:
@@ -506,7 +626,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         if "的" not in norm:
             _homophone_region(found, lex)
     if not found.product and not found.category and not found.nonfood:
-        _read_unknown_by_head(words, found, lex)
+        _read_unknown_by_head(words, found, lex, nums.rest)
     intent, flags = _decide(norm, found, nums, index, context)
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
@@ -520,9 +640,12 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         slots = {}
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
+    if intent == "other" and _names_goods_alone(found, norm):
+        flags, words = flags | {"noun"}, tuple(found.unknown)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
-    return Understanding(intent, slots, flags, words, qualifiers)
+    corrected = found.corrected if searching and slots.get("product") == found.product else ""
+    return Understanding(intent, slots, flags, words, qualifiers, corrected)
 
 
 @cache

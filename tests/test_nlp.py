@@ -240,6 +240,63 @@ def test_typos_of_shape(text: str, product: str) -> None:
     assert understand(text).slots.get("product") == product
 
 
+def test_typos_of_shape_from_parts_that_pair_up() -> None:
+    from nlp.shapes import alike
+    assert alike("叁", "参") and alike("祀", "杞")  # 厶大三/厶大彡; 礻巳/木己
+    assert understand("海叁").slots.get("product") == "海参"
+    assert understand("枸祀").slots.get("product") == "枸杞"
+
+
+def test_a_correction_never_replaces_a_word_we_know_nor_cuts_one() -> None:
+    # 茶 is a category word, so 黄茶 is no typo of 黄花: it is tea whose title says 黄茶.
+    result = understand("黄茶")
+    assert (result.slots, result.qualifiers) == ({"category": "茶叶"}, ("黄茶",))
+    assert understand("有没有熊猫肉").slots.get("product") is None  # 猫肉 cuts 熊猫
+    assert understand("平果").corrected == "平果" and understand("苹果").corrected == ""
+
+
+def test_pinyin_of_a_word_is_read_as_the_word_is_said() -> None:
+    assert understand("haishen").slots.get("product") == "海参"  # 参 here is shen, not can
+    assert understand("pingguo").slots.get("product") == "苹果"
+
+
+def test_a_head_cut_from_its_modifier_is_read_with_it() -> None:
+    result = understand("有没有青皮芒")
+    assert (result.slots.get("product"), result.qualifiers) == ("芒果", ("青皮芒",))
+
+
+def test_a_place_several_regions_share_is_any_of_them_unless_another_mention_tells() -> None:
+    assert understand("昌江芒果").slots["origin"] == {"places": ["昌江区", "昌江黎族自治县"]}
+    assert understand("海南昌江的芒果").slots["origin"]["county"] == "昌江黎族自治县"
+
+
+def test_a_word_alone_that_the_lexicons_lack_is_flagged_for_a_title_search() -> None:
+    result = understand("菱角吗")
+    assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("菱角",))
+    assert "noun" not in understand("你们是骗子吧").flags  # more than a noun
+    assert "noun" not in understand("茶叶罐").flags        # goods words read it already
+
+
+def test_a_name_whose_generic_was_dropped_is_the_one_product_it_begins() -> None:
+    from nlp.goods import goods_terms
+    assert "苹果" in goods_terms("新疆 阿克苏 冰糖心 10斤", "生鲜水果")  # 冰糖心苹果
+    assert "冰糖" not in goods_terms("新疆 阿克苏 冰糖心 10斤", "生鲜水果")
+    assert "山药" in goods_terms("温县 铁棍 5斤", "新鲜蔬菜")             # 铁棍山药
+    assert "苹果" not in goods_terms("阿克苏 红枣 5斤")  # a place alone is no 阿克苏苹果
+    assert understand("冰糖心").slots == {"product": "冰糖心苹果"}
+    assert understand("冰糖").slots == {"product": "冰糖"}
+    assert understand("大红袍").slots == {"product": "大红袍"}  # not 大红袍花椒
+
+
+def test_bound_heads_read_only_words_the_lexicon_lacks() -> None:
+    from nlp.goods import generics_of
+    lex = lexicon()
+    assert lex.heads["芒"].generics == ("芒果",) and lex.heads["蕉"].generics == ("香蕉",)
+    assert "白" not in lex.heads and "松" not in lex.heads  # 白果, 松子: words of their own
+    assert generics_of("杨梅") == [] and generics_of("芭蕉") == []  # known: products of their own
+    assert "鸡蛋" not in generics_of("鹅蛋")
+
+
 def test_a_category_word_mistyped_by_sound_is_that_category() -> None:
     assert understand("茶页").slots == {"category": "茶叶"}
     assert understand("茶叶罐").intent == "other"  # a word holding 茶叶 is no typo of it
@@ -305,6 +362,15 @@ def test_every_generic_the_data_names_is_a_product() -> None:
     ("花牛 蛇果 5斤装", {"蛇果", "苹果"}, set()),
     ("元阳梯田红米 5斤", {"红米", "大米"}, set()),
     ("福鼎白毫银针 100g", {"白茶"}, {"绿茶", "黑茶"}),
+    ("海南 青皮芒 5斤", {"芒果"}, set()),               # a bound head: 芒 of 芒果
+    ("西双版纳 小米蕉 5斤", {"香蕉"}, {"小米", "粮油"}),  # 蕉 of 香蕉 甘蕉 金蕉; never 小米
+    ("荔浦槟榔芋 5斤", {"芋头"}, set()),                 # 芋 of 芋头
+    ("泌阳花菇 干货", {"花菇", "香菇"}, set()),          # 花菇子 is a name of 香菇
+    ("镇江香醋 500ml", {"香醋", "醋"}, set()),           # 醋 is a product of one character
+    ("桓仁 林下参 礼盒", {"人参"}, set()),               # varieties.txt
+    ("富锦 薄皮甜瓜 5斤", {"香瓜", "甜瓜"}, {"哈密瓜"}),
+    ("宁乡花猪 前腿肉 2斤", {"猪肉"}, {"五花肉"}),        # a cut names the goods
+    ("自贡 冷吃兔 250g", {"兔肉"}, set()),               # an animal the lexicon lacks is its meat
 ])
 def test_listing_goods_generalise_head_final(title: str, present: set, absent: set) -> None:
     from nlp.goods import goods_terms
