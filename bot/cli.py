@@ -647,10 +647,19 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
-    from bench.webhook import run_webhook_bench
+    from bench.webhook import Plan, run_against, run_compare
 
-    target = load_config(args) if args.url else None
-    return asyncio.run(run_webhook_bench(args.messages, args.concurrency, args.url, target))
+    for name in ("listings", "workers", "concurrency", "messages"):
+        if getattr(args, name) < 1:
+            raise CliError(f"--{name}: at least 1")
+    if args.duration <= 0 or (args.rate is not None and args.rate <= 0):
+        raise CliError("--duration and --rate: must be positive")
+    if args.url:
+        return asyncio.run(run_against(args.url, load_config(args), args.messages,
+                                       args.concurrency))
+    return run_compare(Plan(listings=args.listings, workers=args.workers,
+                            concurrency=args.concurrency, duration=args.duration, rate=args.rate,
+                            compare_bare=args.compare_bare, messages=args.messages))
 
 
 def cmd_bench_nlu(args: argparse.Namespace, config: Config) -> int:
@@ -889,11 +898,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = verbs.add_parser("bench", help="benchmarks that print figures")
     bench_verbs = bench.add_subparsers(dest="bench_verb", required=True, metavar="NAME")
-    webhook = bench_verbs.add_parser("webhook", help="signed safe-mode buyer queries")
-    webhook.add_argument("--messages", type=int, default=500)
-    webhook.add_argument("--concurrency", type=int, default=20)
-    webhook.add_argument("--url", help="a running server's /wechat (with --config or --demo "
-                                       "for its credentials); default: an in-process demo server")
+    webhook = bench_verbs.add_parser(
+        "webhook", help="signed safe-mode buyer queries against `serve` in its own process")
+    webhook.add_argument("--compare-bare", action="store_true",
+                         help="also drive a bare aiohttp + wechatpy endpoint on the same core")
+    webhook.add_argument("--listings", type=int, default=10_000,
+                         help="listings imported through `import` first (default 10000)")
+    webhook.add_argument("--workers", type=int, default=1, help="`serve --workers N` (default 1)")
+    webhook.add_argument("--concurrency", type=int, default=32,
+                         help="connections of the closed loop (default 32)")
+    webhook.add_argument("--duration", type=float, default=10.0,
+                         help="seconds of each closed and open loop (default 10)")
+    webhook.add_argument("--rate", type=float,
+                         help="open-loop requests/s (default: 80%% of the closed-loop peak)")
+    webhook.add_argument("--messages", type=int, default=60_000,
+                         help="distinct messages sealed before the run (default 60000)")
+    webhook.add_argument("--url", help="drive a running server's /wechat instead, closed loop "
+                                       "over --messages (with --config or --demo for its "
+                                       "credentials)")
     _config_options(webhook)
     webhook.set_defaults(func=cmd_bench, needs_config=False)
     nlu = bench_verbs.add_parser("nlu", help="understand() speed and lexicon start-up time")
