@@ -165,6 +165,21 @@ class Connection:
         self.writer.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (OSError, IndexError, ValueError):
+        pass  # the process has gone
+    return total
+
+
 @dataclass
 class Figures:
     label: str
@@ -172,6 +187,7 @@ class Figures:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    cpu: float = 0.0    # server CPU seconds spent meanwhile: robust when the cores are shared
 
     @property
     def throughput(self) -> float:
@@ -183,10 +199,14 @@ class Figures:
         ordered = sorted(self.latencies)
         return ordered[min(int(share * len(ordered)), len(ordered) - 1)] * 1000
 
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.sent * 1000 if self.sent else float("nan")
+
     def line(self) -> str:
-        return (f"  {self.label:<28} {self.throughput:8.0f} req/s  p50 {self.percentile(0.5):7.1f}"
-                f"  p95 {self.percentile(0.95):7.1f}  p99 {self.percentile(0.99):7.1f} ms"
-                f"  errors {self.errors}/{self.sent}")
+        return (f"  {self.label:<26} {self.throughput:6.0f} req/s  p50 {self.percentile(0.5):6.1f}"
+                f"  p95 {self.percentile(0.95):6.1f}  p99 {self.percentile(0.99):6.1f} ms"
+                f"  server CPU {self.cpu_ms:5.2f} ms/req  errors {self.errors}/{self.sent}")
 
 
 def _good(status: int, body: bytes) -> bool:
@@ -332,14 +352,18 @@ def _cycle(requests: list[Request]) -> Iterator[Request]:
         yield from requests
 
 
-async def _measure(plan: Plan, label: str, port: int, requests: Iterator[Request],
-                   rate: float | None) -> tuple[Figures, Figures | None]:
+async def _measure(plan: Plan, label: str, port: int, pid: int, requests: Iterator[Request],
+                   rate: float | None) -> tuple[Figures, Figures]:
     await closed_loop("warm-up", "127.0.0.1", port, requests, plan.concurrency, WARM_SECONDS)
+    before = cpu_seconds(pid)
     closed = await closed_loop(f"{label} closed C={plan.concurrency}", "127.0.0.1", port,
                                requests, plan.concurrency, plan.duration)
+    closed.cpu = cpu_seconds(pid) - before
     target = rate if rate is not None else (plan.rate or 0.8 * closed.throughput)
+    before = cpu_seconds(pid)
     opened = await open_loop(f"{label} open {target:.0f}/s", "127.0.0.1", port, requests,
                              target, plan.duration)
+    opened.cpu = cpu_seconds(pid) - before
     return closed, opened
 
 
@@ -375,7 +399,8 @@ def run_compare(plan: Plan) -> int:
                 bare = start_pinned([sys.executable, "-m", "bench.bare", str(config_path),
                                      str(bare_port)], {min(server_cores)}, bare_log)
                 wait_ready(bare_port, bare, bare_log)
-            results = asyncio.run(_run_all(plan, port, bare_port if bare else None, requests))
+            results = asyncio.run(_run_all(plan, (port, server.pid),
+                                           (bare_port, bare.pid) if bare else None, requests))
         finally:
             stop(server)
             if bare is not None:
@@ -383,13 +408,13 @@ def run_compare(plan: Plan) -> int:
     return _report(results)
 
 
-async def _run_all(plan: Plan, port: int, bare_port: int | None,
+async def _run_all(plan: Plan, server: tuple[int, int], bare: tuple[int, int] | None,
                    requests: list[Request]) -> list[Figures]:
     fresh = iter(requests)  # the pipeline never sees a message twice
-    closed, opened = await _measure(plan, "pipeline", port, fresh, None)
+    closed, opened = await _measure(plan, "pipeline", *server, fresh, None)
     results = [closed, opened]
-    if bare_port is not None:
-        bare_closed, bare_open = await _measure(plan, "bare", bare_port, _cycle(requests),
+    if bare is not None:
+        bare_closed, bare_open = await _measure(plan, "bare", *bare, _cycle(requests),
                                                 opened.sent / plan.duration)
         results += [bare_closed, bare_open]
     if next(fresh, None) is None:
@@ -402,7 +427,9 @@ def _report(results: list[Figures]) -> int:
         print(figures.line())
     if len(results) == 4:
         ratio = results[0].throughput / results[2].throughput if results[2].throughput else 0
-        print(f"  pipeline / bare (closed loop): {ratio:.3f}")
+        cpu = results[2].cpu_ms / results[0].cpu_ms if results[0].cpu_ms else 0
+        print(f"  pipeline / bare: throughput (closed loop) {ratio:.3f},"
+              f" server CPU per request {cpu:.3f}")
     return 0 if all(f.errors == 0 for f in results) else 1
 
 

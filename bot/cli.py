@@ -47,22 +47,119 @@ def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> No
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from aiohttp import web
-
-    from bot.server import create_app
-
     if not config.wechat.token:
         raise CliError("wechat.token: is empty; set it in bot.toml or BOT_WECHAT_TOKEN")
+    if args.workers < 1:
+        raise CliError("--workers: at least 1")
     config = configuration.with_link_secret(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo_admin = _ensure_demo_admin(config) if config.demo else None
     _print_banner(config, demo_admin)
+    if args.workers == 1:
+        _listen(config, reuse_port=False)
+        return 0
+    return _supervise(config, args.workers)
+
+
+def _listen(config: Config, reuse_port: bool) -> None:
+    from aiohttp import web
+
+    from bot.server import create_app
+
     try:
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None)
+                    print=None, access_log=None, reuse_port=reuse_port)
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
+
+
+RESTART_LIMIT = 3  # worker crashes within RESTART_WINDOW before the whole server gives up
+RESTART_WINDOW = 30.0
+
+
+def _worker(config: Config) -> None:
+    """One of N processes: out of the terminal's process group, so a Ctrl-C reaches the
+    parent alone and each worker hears one SIGTERM, then drains like a single server."""
+    os.setpgrp()
+    try:
+        _listen(config, reuse_port=True)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _supervise(config: Config, workers: int) -> int:
+    """`serve --workers N`: N forked processes share the port through SO_REUSEPORT and
+    the database file (WAL, busy timeout). The parent migrates once and loads the
+    lexicons before forking, forwards SIGTERM and SIGINT, and restarts a crashed worker."""
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
+    from db import Database, schema
+    from nlp import segment
+
+    _check_port_free(config)
+    db = Database(config.db.path)
+    try:
+        db.call(schema.migrate)
+    finally:
+        db.close()
+    segment.load()  # forked workers share it instead of loading N copies
+    context = multiprocessing.get_context("fork")
+    running: dict[int, Any] = {}
+    stopping = False
+    crashes: list[float] = []
+
+    def start() -> None:
+        process = context.Process(target=_worker, args=(config,), name="bot-worker")
+        process.start()
+        running[process.sentinel] = process
+
+    def forward(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in running.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for _ in range(workers):
+        start()
+    print(f"  workers: {workers} processes on port {config.server.port} (SO_REUSEPORT)",
+          flush=True)
+    while running:
+        for sentinel in wait(list(running), timeout=1.0):
+            process = running.pop(sentinel)  # type: ignore[call-overload]
+            process.join()
+            if stopping:
+                continue
+            now = time.monotonic()
+            crashes[:] = [at for at in crashes if now - at < RESTART_WINDOW] + [now]
+            logging.getLogger("bot.cli").error("worker %s exited with %s; starting another",
+                                               process.pid, process.exitcode)
+            if len(crashes) > RESTART_LIMIT:
+                forward(signal.SIGTERM, None)
+                raise CliError(f"workers keep exiting ({len(crashes)} in {RESTART_WINDOW:.0f} s);"
+                               " see the log above")
+            start()
     return 0
+
+
+def _check_port_free(config: Config) -> None:
+    """Fail in the parent, with one message, when something else holds the port."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET6 if ":" in config.server.host else socket.AF_INET)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((config.server.host, config.server.port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {config.server.host}:{config.server.port}:"
+                       f" {exc.strerror}") from None
+    finally:
+        probe.close()
 
 
 DEMO_ADMIN = "admin"
@@ -750,6 +847,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     serve = verbs.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the port (SO_REUSEPORT) and the database"
+                            " (default 1)")
     _config_options(serve)
     serve.set_defaults(func=cmd_serve)
 
