@@ -5,7 +5,6 @@ can refine it, and it turns into a db SearchSpec.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -271,8 +270,9 @@ def retrieve_cached(conn: sqlite3.Connection, request: Request,
     # Read the version first: a change committed after it can only make the cached
     # entry newer than its version, never older.
     version = listings.catalogue_version(conn)
-    key = (json.dumps(request.dump(), sort_keys=True, ensure_ascii=False, default=str),
-           exclude, cap)
+    # repr, not dump(): asdict's deep copy cost more than the lookup saves. Equal reprs
+    # are equal requests; the same text always builds its slots in the same order.
+    key = (repr(request), exclude, cap)
     found = _CACHE.get(version, key)
     if found is None:
         found = retrieve(conn, request, exclude, cap)
