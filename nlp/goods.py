@@ -428,10 +428,11 @@ def specialty_origin(product: str) -> tuple[str, list[str]] | None:
 
 
 def category_terms(category: str) -> list[str]:
-    """The words a category matches in the index; a virtual one (年货) its parts."""
+    """The words a category matches in the index; a virtual one (年货) its parts, and itself:
+    a listing whose own exported category is that virtual category (休闲零食 → 零食) is one."""
     lex = lexicon()
     if category in lex.virtual:
-        return [part.rpartition("/")[2] for part in lex.virtual[category]]
+        return [*(part.rpartition("/")[2] for part in lex.virtual[category]), category]
     return [category]
 
 
