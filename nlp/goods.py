@@ -157,6 +157,18 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
                       lex.category_of.get(product))]
 
 
+def _described(title: str, description: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads (丹阳 封缸酒) whose description names, at the head of a run, a
+    product with the same head character as a head word of the title (糯米酿的甜黄酒: 黄酒
+    and 封缸酒 both end in 酒): the description says what kind of goods the name is."""
+    heads = {body[-1] for run in _CJK_RUN.findall(title)
+             for body in ["".join(t for t in segment.words(run) if not _is_noise(t))]
+             if len(body) > 1}
+    described = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(description))
+                 if g and g.product and g.surface[-1] in heads]
+    return described[:1]
+
+
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
     """The longest product name ending at `end`, if `end` is a word boundary."""
     if end not in ends:
@@ -262,7 +274,8 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> list[str]:
+def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
+                description: str = "") -> list[str]:
     """Canonical goods of a listing, its head product first: the head of each part of its
     title (when they agree on a category), the generic products those are kinds of, the
     meat a cut is, the category path, and its own category and tags on our tree."""
@@ -271,7 +284,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> lis
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
-        found = _by_distinctive_character(title, imported)
+        found = _by_distinctive_character(title, imported) or _described(
+            title, description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # the listing's own category agrees with, else the last.

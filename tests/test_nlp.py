@@ -350,6 +350,21 @@ def test_a_cut_keeps_the_animal_it_is_written_with() -> None:
     assert "零食" in category_terms("零食")  # a listing exported as 休闲零食 is one
 
 
+def test_a_character_is_compared_with_the_product_character_written_in_full() -> None:
+    from nlp.shapes import written
+    assert written("贝") == ("贝", "貝") and written("桃") == ("桃",)
+    assert understand("扇具").slots.get("product") == "扇贝"  # 具 looks like 貝, 贝 in full
+
+
+def test_a_description_tells_what_a_title_nothing_reads_is() -> None:
+    from nlp.goods import goods_terms
+    # 封缸酒 and 黄酒 both end in 酒: the description names the kind.
+    assert "黄酒" in goods_terms("丹阳 封缸酒 500ml 甜型", "酒水饮料", (), "糯米酿的甜黄酒。")
+    assert "黄酒" not in goods_terms("丹阳 封缸酒 500ml 甜型", "酒水饮料")
+    # A product the description names with another head is no reading of the title.
+    assert "面包" not in goods_terms("延津 小麦粉 5kg", "粮油米面", (), "做面包、拉面都行。")
+
+
 def test_a_common_word_is_never_taken_for_a_typo() -> None:
     assert understand("本地的").intent != "search"
 
