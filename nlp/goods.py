@@ -16,6 +16,7 @@ from typing import Any
 
 from nlp import segment
 from nlp.lexicon import lexicon, words
+from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
 
@@ -281,6 +282,7 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     meat a cut is, the category path, and its own category and tags on our tree."""
     lex = lexicon()
     imported = imported_categories(category, tags)
+    title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)

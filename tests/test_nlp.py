@@ -365,6 +365,11 @@ def test_a_description_tells_what_a_title_nothing_reads_is() -> None:
     assert "面包" not in goods_terms("延津 小麦粉 5kg", "粮油米面", (), "做面包、拉面都行。")
 
 
+def test_a_title_is_read_in_simplified_characters_as_buyers_text_is() -> None:
+    from nlp.goods import goods_terms
+    assert "蒜苔" in goods_terms("兰陵 蒜薹 5斤 新鲜", "新鲜蔬菜")  # 薹: 苔 written in full
+
+
 def test_a_common_word_is_never_taken_for_a_typo() -> None:
     assert understand("本地的").intent != "search"
 
