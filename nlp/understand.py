@@ -66,8 +66,7 @@ class _Found:
     # A place name several regions have, by its position in regions: 昌江 is in 江西 and 海南.
     candidates: dict[int, list[Region]] = field(default_factory=dict)
     category_word: str = ""          # the category as written (肉 in 牦午肉)
-    recipient: str = ""              # whom the goods are for (长辈 in 送长辈的): no goods word
-    gift: bool = False               # ... given as a present (送, 孝敬)
+    gift: bool = False               # goods for someone, as a present (送长辈, 孝敬父母)
 
 
 def _cues(name: str) -> list[str]:
@@ -110,8 +109,7 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
-        elif position in recipients and _CJK_RUN.fullmatch(word):
-            found.recipient = found.recipient or word
+        elif position in recipients and _CJK_RUN.fullmatch(word):  # 长辈 in 送长辈的: no goods
             found.gift = found.gift or recipients[position]
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
@@ -410,9 +408,9 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
 
 
 def _correct_fuzzy_sound(text: str, found: _Found, lex: Lexicon) -> None:
-    """Sounds many speakers merge (党生 for 党参: sheng and shen; 扁豆 and bian, ban): a rare
-    window one character from a product name, that character said alike once merged
-    sounds fold together (nlp.lexicon.fuzzy_syllable)."""
+    """Sounds many speakers merge (党生 for 党参: sheng and shen; 洋冲 for 洋葱: chong and
+    cong): a rare window one character from a product name, that character said alike
+    once merged sounds fold together (nlp.lexicon.fuzzy_syllable), one product only."""
     for run in _CJK_RUN.findall(text):
         cuts = _inside_words(run)
         for size in (4, 3, 2):
