@@ -96,16 +96,17 @@ def _supervise(config: Config, workers: int) -> int:
     import signal
     from multiprocessing.connection import wait
 
-    from db import Database, schema
+    from db import Database, listings, schema
     from nlp import segment
 
     _check_port_free(config)
+    segment.load()  # forked workers share it instead of loading N copies
     db = Database(config.db.path)
-    try:
+    try:  # once here, so the workers find nothing left to do at start-up
         db.call(schema.migrate)
+        db.call(listings.reindex_stale)
     finally:
         db.close()
-    segment.load()  # forked workers share it instead of loading N copies
     context = multiprocessing.get_context("fork")
     running: dict[int, Any] = {}
     stopping = False

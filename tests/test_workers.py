@@ -144,3 +144,14 @@ async def test_outbox_goes_out_once_with_one_token_per_worker(workers: Workers,
     assert texts == sorted(f"通知 {n}" for n in range(40))  # each exactly once
     assert fake.token_requests <= 2 and fake.force_requests == 0  # cached per worker
     assert workers.rows("SELECT state, count(*) FROM outbox GROUP BY 1") == [("sent", 40)]
+
+
+def test_workers_below_one_is_refused_with_a_message(tmp_path: Path) -> None:
+    import subprocess
+
+    config = make_config(tmp_path)
+    path = _write_config(config, tmp_path / "bot.toml", free_port(), "http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(path),
+                           "--workers", "0"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "--workers: at least 1" in done.stderr
