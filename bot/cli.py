@@ -49,6 +49,7 @@ def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> No
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from aiohttp import web
 
+    from bot.limits import server_options
     from bot.server import create_app
 
     if not config.wechat.token:
@@ -59,7 +60,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     _print_banner(config, demo_admin)
     try:
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None)
+                    print=None, access_log=None, **server_options(config))
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 import handlers
+from bot import limits
 from bot.config import Config, banned_words
 from bot.outbox import simulated
 from bot.protocol import text_reply
@@ -177,6 +178,8 @@ class Pipeline:
 
     async def _handle(self, inbound: Inbound) -> Reply:
         try:
+            if limited := await limits.rate_limited(self.db, self.config.limits, inbound):
+                return limited
             session = await self.db.run(users.load_session, inbound.openid)
             understanding = self._understand(inbound, session)
             turn = handlers.Turn(inbound, understanding, self.services, session, time.time())
