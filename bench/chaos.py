@@ -68,6 +68,7 @@ class Tally:
     messages: int = 0
     resends: int = 0
     unanswered: int = 0
+    success_only: int = 0     # answered `success`: late (the reply follows) or a dead lease
     kills: Counter[str] = field(default_factory=Counter)
     restarts: int = 0
 
@@ -243,7 +244,9 @@ class Client:
                                              ) as response:
                     if response.status == 200:
                         reply = await response.text()
-                        return str(wire.open_reply(self.setup.config, reply).get("Content", ""))
+                        content = str(wire.open_reply(self.setup.config, reply).get("Content", ""))
+                        self.tally.success_only += not content
+                        return content
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
@@ -413,7 +416,8 @@ def report(counts: Counts, tally: Tally, kills: int, seed: int, interval: float,
         f"chaos: {kills} kills (seed {seed}, resend interval {interval:g} s, {TRIES} tries)"
         f" in {elapsed:.0f} s",
         f"  kills: {kinds}; restarts {tally.restarts}",
-        f"  messages {tally.messages}, resends {tally.resends}, never answered {tally.unanswered}",
+        f"  messages {tally.messages}, resends {tally.resends}, never answered {tally.unanswered},"
+        f" answered only `success` {tally.success_only}",
         f"  listings acknowledged {counts.acknowledged_listings}: lost {counts.lost_listings},"
         f" double {counts.double_listings}",
         f"  orders acknowledged {counts.acknowledged_orders}: lost {counts.lost_orders},"
