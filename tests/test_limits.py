@@ -189,3 +189,25 @@ async def test_sigterm_drains_in_flight_and_late_replies_then_exits_0(tmp_path: 
         assert len(late) == 1 and late[0][0] == "late_reply" and late[0][1]
     finally:
         db.close()
+
+
+def test_v10_keeps_the_log_its_ids_and_its_search(tmp_path: Path) -> None:
+    """The log table is rebuilt to allow rate_limited: rows, ids and the index survive."""
+    from db import messages
+
+    db = Database(tmp_path / "v9.db")
+    try:
+        db.call(schema.migrate, 9)
+        entry = messages.LogEntry("keeper", "text", "我想买脐橙", "search", "为您找到", 12,
+                                  "answered")
+        kept = db.call(messages.record, entry)
+        assert db.call(schema.migrate) == schema.CURRENT_VERSION
+        rows = db.call(lambda c: c.execute("SELECT id, openid, text, outcome FROM message_log"
+                                           ).fetchall())
+        assert [tuple(r) for r in rows] == [(kept, "keeper", "我想买脐橙", "answered")]
+        found = db.call(messages.page, messages.LogFilter(text="脐橙"))
+        assert [row.id for row in found.rows] == [kept]
+        limited = messages.LogEntry("keeper", "text", "又一条", None, "", 1, "rate_limited")
+        db.call(messages.record, limited)
+    finally:
+        db.close()
