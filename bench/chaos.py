@@ -51,6 +51,7 @@ LINK = re.compile(r'<a href="https?://[^/"]+(/o/[^"]+)">')
 FIELD = re.compile(r'name="form" value="([^"]+)"')
 ORDER_NO = re.compile(r"订单号 <strong>(\d{8}-[0-9A-Z]{6})</strong>")
 PUBLISHED = re.compile(r"已上架✅ (\d+)号")
+CANCELLED = "已取消订单"
 BUYER = {"name": "测试", "phone": "13812345678", "address": "北京市朝阳区建国路88号3单元"}
 GOODS = [("土豆", "甘肃定西"), ("核桃", "云南漾濞"), ("花生", "山东临沂"), ("板栗", "河北迁西"),
          ("南瓜", "山西太谷"), ("山药", "河南焦作"), ("生姜", "山东莱芜"), ("红薯", "河南开封")]
@@ -64,7 +65,9 @@ class Tally:
     listings: dict[str, int] = field(default_factory=dict)   # seller openid -> stock, acknowledged
     tried_listings: dict[str, int] = field(default_factory=dict)  # every seller who said 确认
     orders: list[str] = field(default_factory=list)          # order numbers seen
+    cancelled: list[str] = field(default_factory=list)       # cancellations acknowledged
     forms: Counter[str] = field(default_factory=Counter)     # buyer openid -> forms submitted
+    buyers: int = 0
     messages: int = 0
     resends: int = 0
     unanswered: int = 0
@@ -280,6 +283,7 @@ class Client:
 
     async def buyer(self, n: int, rng: random.Random) -> None:
         openid = f"chaos_buyer_{n}"
+        self.tally.buyers += 1
         reply = await self.say(openid, rng.choice(SEARCHES))
         links = LINK.findall(reply or "")
         if not links:
@@ -293,8 +297,13 @@ class Client:
         done = await self.page("POST", path, {"form": found[0], "quantity": str(rng.randint(1, 3)),
                                               **BUYER, "note": ""})
         number = ORDER_NO.findall(done or "")
-        if number:
-            self.tally.orders.append(number[0])
+        if not number:
+            return
+        self.tally.orders.append(number[0])
+        if rng.random() < 0.3:  # a change of mind: the stock comes back, once
+            reply = await self.say(openid, f"取消订单 {number[0]}")
+            if reply and CANCELLED in reply:
+                self.tally.cancelled.append(number[0])
 
 
 async def drive(client: Client, stop: asyncio.Event, rng: random.Random, actors: int) -> None:
@@ -322,7 +331,10 @@ class Counts:
     lost_orders: int
     double_orders: int
     orders_over_forms: int
+    acknowledged_cancellations: int
+    lost_cancellations: int
     stock_mismatches: int
+    units: tuple[int, int]        # (ordered, of which cancelled)
     double_handled_messages: int
     outbox_sends: int
     double_sends: int
@@ -331,7 +343,8 @@ class Counts:
     @property
     def ok(self) -> bool:
         return (self.lost_listings == self.double_listings == self.lost_orders == self.double_orders
-                == self.orders_over_forms == self.stock_mismatches == self.double_handled_messages
+                == self.orders_over_forms == self.lost_cancellations == self.stock_mismatches
+                == self.double_handled_messages
                 == self.double_sends == 0 and self.integrity == "ok")
 
 
@@ -358,6 +371,8 @@ def _count(conn: Any, setup: Setup, tally: Tally, sent: list[dict[str, Any]]) ->
                         if scalar("SELECT count(*) FROM orders WHERE order_no = ?", no) > 1)
     double_orders += scalar("SELECT count(*) FROM (SELECT form_key FROM orders"
                             " GROUP BY form_key HAVING count(*) > 1)")
+    lost_cancellations = sum(1 for no in tally.cancelled if scalar(
+        "SELECT count(*) FROM orders WHERE order_no = ? AND status = 'cancelled'", no) != 1)
     per_buyer = dict(conn.execute("SELECT buyer, count(*) FROM orders GROUP BY buyer").fetchall())
     over = sum(1 for buyer, n in per_buyer.items() if n > tally.forms.get(buyer, 0))
     chat_stock = {row[0]: tally.tried_listings.get(row[1]) for row in conn.execute(
@@ -374,7 +389,11 @@ def _count(conn: Any, setup: Setup, tally: Tally, sent: list[dict[str, Any]]) ->
                      " WHERE openid LIKE 'chaos_%' GROUP BY openid, text HAVING count(*) > 1)")
     sends = Counter((m.get("touser"), (m.get("text") or {}).get("content")) for m in sent)
     return Counts(len(tally.listings), lost_listings, double_listings, len(tally.orders),
-                  lost_orders, double_orders, over, mismatches, doubled, len(sent),
+                  lost_orders, double_orders, over, len(tally.cancelled), lost_cancellations,
+                  mismatches, tuple(conn.execute(
+                      "SELECT coalesce(sum(quantity), 0), coalesce(sum(quantity) FILTER"
+                      " (WHERE status = 'cancelled'), 0) FROM orders").fetchone()),
+                  doubled, len(sent),
                   sum(1 for n in sends.values() if n > 1),
                   scalar("PRAGMA integrity_check"))
 
@@ -420,9 +439,13 @@ def report(counts: Counts, tally: Tally, kills: int, seed: int, interval: float,
         f" answered only `success` {tally.success_only}",
         f"  listings acknowledged {counts.acknowledged_listings}: lost {counts.lost_listings},"
         f" double {counts.double_listings}",
+        f"  buyers {tally.buyers}, order forms submitted {sum(tally.forms.values())}",
         f"  orders acknowledged {counts.acknowledged_orders}: lost {counts.lost_orders},"
         f" double {counts.double_orders}, more orders than forms {counts.orders_over_forms}",
-        f"  stock = initial - ordered + cancelled: {counts.stock_mismatches} listings differ",
+        f"  cancellations acknowledged {counts.acknowledged_cancellations}:"
+        f" not cancelled {counts.lost_cancellations}",
+        f"  stock = initial - ordered + cancelled ({counts.units[0]} units ordered,"
+        f" {counts.units[1]} cancelled): {counts.stock_mismatches} listings differ",
         f"  messages handled twice: {counts.double_handled_messages}",
         f"  outbox API sends {counts.outbox_sends}: sent twice {counts.double_sends}",
         f"  integrity_check: {counts.integrity}",

@@ -27,6 +27,7 @@ async def test_a_short_chaos_run_loses_and_doubles_nothing(tmp_path: Path) -> No
     assert counts.acknowledged_listings >= 1, "the run must exercise the seller flow"
     assert counts.lost_listings == counts.double_listings == 0
     assert counts.lost_orders == counts.double_orders == counts.orders_over_forms == 0
+    assert counts.lost_cancellations == 0
     assert counts.stock_mismatches == 0
     assert counts.double_handled_messages == 0
     assert counts.double_sends == 0
