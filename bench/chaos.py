@@ -312,7 +312,7 @@ async def drive(client: Client, stop: asyncio.Event, rng: random.Random, actors:
     async def actor(kind: int) -> None:
         while not stop.is_set():
             n = next(counter)
-            if kind % 2 == 0:
+            if kind % 3 == 0:  # two buyers to a seller: a buyer waits longer per turn
                 await client.seller(n, rng)
             else:
                 await client.buyer(n, rng)
