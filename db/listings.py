@@ -38,7 +38,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 10  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 11  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -54,7 +54,7 @@ class Prepared:
 
 def prepare(title: str, category: str, tags: Sequence[str], description: str, origin: str,
             unit: str) -> Prepared:
-    goods = goods_terms(title, category, tags)
+    goods = goods_terms(title, category, tags, description)
     factor = weight_factor(unit)
     return Prepared(
         fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),

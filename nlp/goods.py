@@ -16,6 +16,7 @@ from typing import Any
 
 from nlp import segment
 from nlp.lexicon import lexicon, words
+from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
 
@@ -157,6 +158,18 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
                       lex.category_of.get(product))]
 
 
+def _described(title: str, description: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads (丹阳 封缸酒) whose description names, at the head of a run, a
+    product with the same head character as a head word of the title (糯米酿的甜黄酒: 黄酒
+    and 封缸酒 both end in 酒): the description says what kind of goods the name is."""
+    heads = {body[-1] for run in _CJK_RUN.findall(title)
+             for body in ["".join(t for t in segment.words(run) if not _is_noise(t))]
+             if len(body) > 1}
+    described = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(description))
+                 if g and g.product and g.surface[-1] in heads]
+    return described[:1]
+
+
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
     """The longest product name ending at `end`, if `end` is a word boundary."""
     if end not in ends:
@@ -262,16 +275,19 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def goods_terms(title: str, category: str = "", tags: Sequence[str] = ()) -> list[str]:
+def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
+                description: str = "") -> list[str]:
     """Canonical goods of a listing, its head product first: the head of each part of its
     title (when they agree on a category), the generic products those are kinds of, the
     meat a cut is, the category path, and its own category and tags on our tree."""
     lex = lexicon()
     imported = imported_categories(category, tags)
+    title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
-        found = _by_distinctive_character(title, imported)
+        found = _by_distinctive_character(title, imported) or _described(
+            title, description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # the listing's own category agrees with, else the last.
@@ -428,10 +444,11 @@ def specialty_origin(product: str) -> tuple[str, list[str]] | None:
 
 
 def category_terms(category: str) -> list[str]:
-    """The words a category matches in the index; a virtual one (年货) its parts."""
+    """The words a category matches in the index; a virtual one (年货) its parts, and itself:
+    a listing whose own exported category is that virtual category (休闲零食 → 零食) is one."""
     lex = lexicon()
     if category in lex.virtual:
-        return [part.rpartition("/")[2] for part in lex.virtual[category]]
+        return [*(part.rpartition("/")[2] for part in lex.virtual[category]), category]
     return [category]
 
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -116,6 +116,7 @@ class Lexicon:
     regions: dict[str, list[Region]] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)    # surface -> canonical
     pinyin: dict[str, str] = field(default_factory=dict)        # toneless pinyin -> canonical
+    pinyin_surface: dict[str, str] = field(default_factory=dict)  # ... -> the name said so
     category_pinyin: dict[str, str] = field(default_factory=dict)  # chaye -> 茶叶
     short: dict[str, str] = field(default_factory=dict)         # 云南省 -> 云南
     heads: dict[str, Head] = field(default_factory=dict)        # 橙 -> 橙子
@@ -407,7 +408,8 @@ def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
     for surface, canonical in sorted(lex.products.items(), key=lambda kv: (kv[0] != kv[1], kv[0])):
         if 2 <= len(surface) <= 5:
             for sound in readings(surface):
-                lex.pinyin.setdefault(sound, canonical)
+                if sound not in lex.pinyin:
+                    lex.pinyin[sound], lex.pinyin_surface[sound] = canonical, surface
     for word in sorted(lex.categories):
         if 2 <= len(word) <= 4 and word not in lex.products:
             for sound in readings(word):
@@ -423,6 +425,38 @@ def pinyin_of(text: str) -> str:
     """Toneless pinyin, syllables joined, each character in its commonest reading: 苹果 and
     平果 both give pingguo (a typo is no phrase, so it is read character by character)."""
     return "".join(_char_pinyin(char) for char in text)
+
+
+# Sounds that speakers of southern Mandarin and other dialects merge (模糊音): initials
+# zh/z, ch/c, sh/s, n/l, h/f and finals ang/an, eng/en, ing/in.
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("f", "h"))
+_FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+@cache
+def fuzzy_syllable(syllable: str) -> str:
+    """A toneless syllable with merged sounds folded together: sheng and shen are sen."""
+    for merged, into in _FUZZY_INITIALS:
+        if syllable.startswith(merged):
+            syllable = into + syllable[len(merged):]
+            break
+    for merged, into in _FUZZY_FINALS:
+        if syllable.endswith(merged):
+            return syllable[:-len(merged)] + into
+    return syllable
+
+
+@cache
+def char_sounds(char: str) -> frozenset[str]:
+    """Every toneless reading of a character, folded as fuzzy_syllable does (生: sen)."""
+    return frozenset(fuzzy_syllable(s) for s in pinyin(char, style=Style.NORMAL, heteronym=True,
+                                                     errors="ignore")[0]) if char else frozenset()
+
+
+@cache
+def spoken_syllables(word: str) -> tuple[str, ...]:
+    """A word's syllables as the word is said (党参: dang shen), folded."""
+    return tuple(fuzzy_syllable(s) for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
 
 
 def readings(word: str) -> tuple[str, ...]:

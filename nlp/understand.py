@@ -66,6 +66,7 @@ class _Found:
     # A place name several regions have, by its position in regions: 昌江 is in 江西 and 海南.
     candidates: dict[int, list[Region]] = field(default_factory=dict)
     category_word: str = ""          # the category as written (肉 in 牦午肉)
+    gift: bool = False               # goods for someone, as a present (送长辈, 孝敬父母)
 
 
 def _cues(name: str) -> list[str]:
@@ -79,6 +80,7 @@ def _has(text: str, name: str) -> bool:
 def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") -> _Found:
     found = _Found()
     goods_at, nonfood_at = -1, -1
+    recipients = _recipients(words)
     for position, word in enumerate(words):
         compound = position > 0 and words[position - 1] == found.surface  # 土豆粉条 is 粉条
         if word in lex.products and (found.product is None or compound
@@ -107,6 +109,8 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
+        elif position in recipients and _CJK_RUN.fullmatch(word):  # 长辈 in 送长辈的: no goods
+            found.gift = found.gift or recipients[position]
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
             if _nonfood_compound(word, lex):
@@ -120,6 +124,18 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         found.nonfood = "".join(words[goods_at:nonfood_at + 1])
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
+    return found
+
+
+def _recipients(words: list[str]) -> dict[int, bool]:
+    """送长辈的, 给老人买点, 孩子吃的: the person goods are for is occasion context, no word
+    the offers must show. Positions of such words, and whether each is given as a present."""
+    found: dict[int, bool] = {}
+    for position, word in enumerate(words[:-1]):
+        if word in _cues("gift_to") or word in _cues("for_whom"):
+            found[position + 1] = word in _cues("gift_to")
+        if words[position + 1].startswith(tuple(_cues("consumed_by"))):
+            found.setdefault(position, False)
     return found
 
 
@@ -236,7 +252,8 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
             found.product = found.surface = lex.products.get(fitting[0].product,
                                                               fitting[0].product)
             return True
-        qualifier = word[1:] if animal and word[0] == animal else word
+        # 牛腱 keeps its animal: 腱 alone is no wording of the cut, and titles say 牛腱子 or 腱子肉.
+        qualifier = word[1:] if animal and word[0] == animal and word[1:] in lex.cuts else word
         if animal:
             found.product, found.surface = lex.meat[animal], word
         else:
@@ -274,7 +291,7 @@ def _is_head(words: list[str], position: int) -> bool:
     return position >= 2 and words[position - 1] == "的"
 
 
-def _homophone_region(found: _Found, lex: Lexicon) -> None:
+def _homophone_region(words: list[str], found: _Found, lex: Lexicon) -> None:
     """平果有吗: a place name that sounds like a product, asked for alone, is the product."""
     if found.product or found.category or len(found.regions) != 1:
         return
@@ -284,6 +301,26 @@ def _homophone_region(found: _Found, lex: Lexicon) -> None:
         if canonical and canonical != surface and set(surface) & set(canonical):
             found.product, found.surface, found.regions = canonical, surface, []
             found.corrected = surface
+            return
+    _homophone_after_place(words, found, lex)
+
+
+def _homophone_after_place(words: list[str], found: _Found, lex: Lexicon) -> None:
+    """沙田油: a product named after a place (沙田柚), its place written right and the rest
+    by sound, is that product: the window from the place on sounds like a name that begins
+    with the place as written."""
+    for position, word in enumerate(words):
+        if word not in lex.regions or position + 1 >= len(words):
+            continue
+        after = words[position + 1]
+        if after not in found.unknown:
+            continue
+        sound = pinyin_of(word + after)
+        said = lex.pinyin_surface.get(sound, "")
+        if said.startswith(word) and said != word + after:
+            found.product, found.surface, found.regions = lex.pinyin[sound], word + after, []
+            found.corrected = word + after
+            found.unknown.remove(after)
             return
 
 
@@ -311,8 +348,10 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
                     continue
                 sound = pinyin_of(window)
                 canonical = lex.pinyin.get(sound)
-                if (canonical and set(window) & set(canonical) and window not in lex.regions
-                        and _keeps_known_words(window, canonical, lex)):
+                # The name said so may be another name of the product (沙田柚, a 柚子).
+                said = lex.pinyin_surface.get(sound, "")
+                if (canonical and set(window) & set(said) and window not in lex.regions
+                        and _keeps_known_words(window, said, lex)):
                     _corrected(found, canonical, window)
                     return
                 category = lex.category_pinyin.get(sound)  # 茶页 is 茶叶, but 茶叶罐 no 茶叶
@@ -322,6 +361,8 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
                     found.unknown = [w for w in found.unknown if w not in window]
                     return
     _correct_shape(text, found, lex)
+    if not found.product:
+        _correct_fuzzy_sound(text, found, lex)
 
 
 def _correct_before_category(found: _Found, lex: Lexicon) -> None:
@@ -364,6 +405,33 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
                                                           shapes.closeness_in(window, c)))
                     _corrected(found, lex.products[best], window)
                     return
+
+
+def _correct_fuzzy_sound(text: str, found: _Found, lex: Lexicon) -> None:
+    """Sounds many speakers merge (党生 for 党参: sheng and shen; 洋冲 for 洋葱: chong and
+    cong): a rare window one character from a product name, that character said alike
+    once merged sounds fold together (nlp.lexicon.fuzzy_syllable), one product only."""
+    for run in _CJK_RUN.findall(text):
+        cuts = _inside_words(run)
+        for size in (4, 3, 2):
+            for start in range(len(run) - size + 1):
+                window = run[start:start + size]
+                if (segment.frequency(window) > _RARE_WORD or window in lex.regions
+                        or _cuts(cuts, start, start + size)):
+                    continue
+                candidates = {surface for position, surface in shapes.one_apart(window)
+                              if _sounds_alike(window[position], surface, position)
+                              and _keeps_known_words(window, surface, lex)}
+                if len({lex.products[c] for c in candidates}) == 1:
+                    _corrected(found, lex.products[candidates.pop()], window)
+                    return
+
+
+def _sounds_alike(char: str, surface: str, position: int) -> bool:
+    """Whether a character sounds like the one at position in a name as the name is said,
+    merged sounds folded together."""
+    syllables = lexicons.spoken_syllables(surface)
+    return len(syllables) == len(surface) and syllables[position] in lexicons.char_sounds(char)
 
 
 def _keeps_known_words(window: str, surface: str, lex: Lexicon) -> bool:
@@ -624,9 +692,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
-            _homophone_region(found, lex)
+            _homophone_region(words, found, lex)
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
+    if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
+        found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
     intent, flags = _decide(norm, found, nums, index, context)
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))

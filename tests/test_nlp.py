@@ -320,6 +320,56 @@ def test_shape_similarity_comes_from_the_character_data() -> None:
     assert not alike("鸡", "鸭") and not alike("桃", "梨") and not alike("桃", "桃")
 
 
+@pytest.mark.parametrize("text, slots", [
+    ("送长辈的礼盒", {"attributes": ["礼盒"]}), ("送客户", {"attributes": ["礼盒"]}),
+    ("给老人买点核桃", {"product": "核桃"}), ("孩子吃的零食", {"category": "零食"}),
+    ("老人喝的茶叶", {"category": "茶叶"}), ("送长辈的补品", {"category": "滋补"}),
+])
+def test_whom_the_goods_are_for_is_no_word_the_offers_must_show(text: str, slots: dict) -> None:
+    result = understand(text)
+    assert (result.slots, result.words, result.qualifiers) == (slots, (), ())
+
+
+def test_sounds_southern_speakers_merge_are_typos_of_sound() -> None:
+    from nlp.lexicon import fuzzy_syllable
+    assert fuzzy_syllable("sheng") == fuzzy_syllable("shen") == "sen"
+    assert fuzzy_syllable("lan") == fuzzy_syllable("nan") and fuzzy_syllable("fu") == "hu"
+    assert understand("党生").slots.get("product") == "党参"  # dang sheng: dang shen
+    assert understand("南瓜").slots.get("product") == "南瓜"
+
+
+def test_a_place_that_begins_a_product_name_and_the_rest_by_sound() -> None:
+    result = understand("沙田油")  # 沙田柚, a 柚子: 沙田 is written right, 油 sounds like 柚
+    assert (result.slots, result.corrected) == ({"product": "柚子"}, "沙田油")
+
+
+def test_a_cut_keeps_the_animal_it_is_written_with() -> None:
+    result = understand("牛腱")  # 腱 alone is no wording of the cut; 牛腱 is (牛腱子, 腱子肉)
+    assert (result.slots.get("product"), result.qualifiers) == ("牛肉", ("牛腱",))
+    from nlp.goods import category_terms
+    assert "零食" in category_terms("零食")  # a listing exported as 休闲零食 is one
+
+
+def test_a_character_is_compared_with_the_product_character_written_in_full() -> None:
+    from nlp.shapes import written
+    assert written("贝") == ("贝", "貝") and written("桃") == ("桃",)
+    assert understand("扇具").slots.get("product") == "扇贝"  # 具 looks like 貝, 贝 in full
+
+
+def test_a_description_tells_what_a_title_nothing_reads_is() -> None:
+    from nlp.goods import goods_terms
+    # 封缸酒 and 黄酒 both end in 酒: the description names the kind.
+    assert "黄酒" in goods_terms("丹阳 封缸酒 500ml 甜型", "酒水饮料", (), "糯米酿的甜黄酒。")
+    assert "黄酒" not in goods_terms("丹阳 封缸酒 500ml 甜型", "酒水饮料")
+    # A product the description names with another head is no reading of the title.
+    assert "面包" not in goods_terms("延津 小麦粉 5kg", "粮油米面", (), "做面包、拉面都行。")
+
+
+def test_a_title_is_read_in_simplified_characters_as_buyers_text_is() -> None:
+    from nlp.goods import goods_terms
+    assert "蒜苔" in goods_terms("兰陵 蒜薹 5斤 新鲜", "新鲜蔬菜")  # 薹: 苔 written in full
+
+
 def test_a_common_word_is_never_taken_for_a_typo() -> None:
     assert understand("本地的").intent != "search"
 
