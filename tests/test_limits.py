@@ -78,8 +78,8 @@ SLOW_SOCKETS = 200
 async def _slow_client(port: int, stop: asyncio.Event) -> float | None:
     """Send a request's headers one byte at a time; when the server hangs up, how long it
     took (None: still open at stop)."""
+    started = time.monotonic()  # before connecting: the server's clock starts later
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    started = time.monotonic()
     head = b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nX-Pad: " + b"a" * 500
     try:
         for byte in head:
@@ -104,7 +104,7 @@ async def test_slow_clients_are_cut_off_and_the_rest_still_served(tmp_path: Path
     seed(config)
     runner = web.AppRunner(create_app(config), **server_options(config))
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)  # every attacker gets accepted
     await site.start()
     port = runner.addresses[0][1]
     stop = asyncio.Event()
@@ -130,7 +130,7 @@ async def test_slow_clients_are_cut_off_and_the_rest_still_served(tmp_path: Path
         cut = await asyncio.wait_for(asyncio.gather(*attack), IDLE + 10)
         print(f"\nslow clients: {SLOW_SOCKETS} sockets, cut after {min(cut):.2f}-{max(cut):.2f} s;"
               f" 20 normal requests meanwhile, slowest {max(latencies) * 1000:.0f} ms")
-        assert all(c is not None and IDLE - 0.2 <= c <= IDLE + 3 for c in cut), cut
+        assert all(c is not None and IDLE <= c <= IDLE + 3 for c in cut), cut
         assert max(latencies) < 2.0
     finally:
         stop.set()
