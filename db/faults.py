@@ -19,7 +19,7 @@ POINTS = ("after_claim", "before_commit", "after_commit", "mid_send")
 
 
 def parse(value: str) -> tuple[str, int]:
-    """'after_claim:3' -> ('after_claim', 3); '' -> ('', 0)."""
+    """'after_claim:3' -> ('after_claim', 3); 'mid_send' -> ('mid_send', 1); '' -> no point."""
     name, _, count = value.partition(":")
     return name.strip(), int(count) if count.strip().isdigit() else 1
 

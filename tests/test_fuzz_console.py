@@ -22,7 +22,7 @@ from handlers import links
 from nlp import understand
 from tests.conftest import make_config, seed
 from tests.console import PASSWORD, add_operator
-from tests.test_fuzz import FUZZ, WEIRD_TEXT, Running, _no_trace, _serve
+from tests.test_fuzz import FUZZ, WEIRD_TEXT, Running, _serve
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')

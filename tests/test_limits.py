@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import time
 from pathlib import Path
 
