@@ -19,10 +19,12 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 import handlers
+from bot import limits
 from bot.config import Config, banned_words
 from bot.outbox import simulated
 from bot.protocol import text_reply
-from db import Database, dedupe, listings, messages, outbox, quota, users
+from db import Database, dedupe, faults, listings, messages, outbox, quota, users
+from db import limits as rate_limits
 from db.database import transaction
 from db.outbox import Message
 from handlers.context import PhotoStore
@@ -86,19 +88,23 @@ def compose(reply_text: str, waiting: list[Message]) -> tuple[str, list[int]]:
 class Opened:
     claim: dedupe.Claim
     session: dict[str, Any] | None = None  # loaded when this process acquired the message
+    rate: str = "ok"                       # the rate limit's verdict (db.limits.count)
 
 
 def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
-              window: tuple[str, float] | None) -> Opened:
-    """Claim the message and, when acquired, open the customer-service window and load
-    the session: one transaction, one trip to the database thread."""
+              window: tuple[str, float] | None, rate: tuple[float, int] | None) -> Opened:
+    """Claim the message and, when acquired, count it against the user's rate limit
+    ((window seconds, messages), or None), open the customer-service window and load
+    the session: one transaction, one trip to the database thread. Retries of a
+    message are never acquired, so they are not counted again."""
     with transaction(conn):
         claim = dedupe.claim_within(conn, key, openid, owner, now)
         if claim.state != "acquired":
             return Opened(claim)
+        verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"
         if window is not None:
             quota.register(conn, key, openid, window[0], window[1])
-        return Opened(claim, users.load_session(conn, openid, now))
+        return Opened(claim, users.load_session(conn, openid, now), verdict)
 
 
 @dataclass(frozen=True)
@@ -207,14 +213,18 @@ class Pipeline:
 
     async def respond(self, inbound: Inbound, message: BaseMessage, started: float) -> str:
         key = inbound.dedupe_key
+        limit = self.config.limits
+        rate = (limit.window_seconds, limit.messages) if limit.messages > 0 else None
         opened = await self.db.run(open_turn, key, inbound.openid, self.owner, time.time(),
-                                   self._window(inbound))
+                                   self._window(inbound), rate)
         self.stats[opened.claim.state] += 1
         if opened.claim.state == "done":
             return opened.claim.reply or ""
         if opened.claim.state == "busy":
             return await self._wait_for_other(key, started)
-        return await self._run_leased(inbound, message, started, opened.session or {})
+        faults.hit("after_claim")
+        return await self._run_leased(inbound, message, started, opened.session or {},
+                                      opened.rate)
 
     async def _wait_for_other(self, key: str, started: float) -> str:
         """A retry while the first attempt works: poll its row until the deadline."""
@@ -226,10 +236,10 @@ class Pipeline:
         return ""  # the first attempt still owns delivery
 
     async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float,
-                          session: dict[str, Any]) -> str:
+                          session: dict[str, Any], verdict: str) -> str:
         key = inbound.dedupe_key
         renewer = self._spawn(self._renew(key))
-        work = asyncio.create_task(self._handle(inbound, session))
+        work = asyncio.create_task(self._handle(inbound, session, verdict))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
         try:
             handled = await asyncio.wait_for(asyncio.shield(work), max(remaining, 0.0))
@@ -240,6 +250,7 @@ class Pipeline:
             self._late.add(late)
             late.add_done_callback(self._late.discard)
             return ""
+        faults.hit("after_commit")
         try:
             reply, saved = handled
             closing = self._closing(inbound, reply, reply.render(), saved, started, reply.outcome)
@@ -249,10 +260,13 @@ class Pipeline:
 
     # -- handling ----------------------------------------------------------
 
-    async def _handle(self, inbound: Inbound,
-                      session: dict[str, Any]) -> tuple[Reply, dict[str, Any] | None]:
-        """The reply, and the session to save (None after an error or an erasure)."""
+    async def _handle(self, inbound: Inbound, session: dict[str, Any],
+                      verdict: str) -> tuple[Reply, dict[str, Any] | None]:
+        """The reply, and the session to save (None after an error, an erasure or when
+        rate-limited)."""
         try:
+            if limited := limits.reply_for(verdict):
+                return limited, None
             understanding = self._understand(inbound, session)
             turn = handlers.Turn(inbound, understanding, self.services, session, time.time())
             reply = await self.handle(turn)
