@@ -73,16 +73,17 @@ def _catalogue_rows(count: int) -> list[dict[str, object]]:
 
 
 def _code_version() -> str:
-    """What an imported database depends on beyond what `serve` migrates at start-up."""
+    """What an imported database was made by: the schema and index versions."""
     from db.listings import INDEX_VERSION
+    from db.schema import CURRENT_VERSION
 
-    return f"index{INDEX_VERSION}"
+    return f"schema{CURRENT_VERSION}-index{INDEX_VERSION}"
 
 
 def imported_database(count: int, target: Path) -> float:
     """Copy a database with `count` listings imported through `python -m bot import` to
-    target; the import runs once per index version and size (`serve` brings an older
-    schema up to date). Returns the import's seconds (0 when reused)."""
+    target; the import runs once per schema version, index version and size. Returns the
+    import's seconds (0 when reused)."""
     CACHE.mkdir(exist_ok=True)
     cached = CACHE / f"listings-{count}-{_code_version()}.db"
     spent = 0.0
