@@ -357,8 +357,9 @@ def widened(product: str) -> list[str]:
         return generics
     path = lex.category_of.get(lex.products[product], "")
     namesake = lex.products.get(path.partition("/")[2])
-    return [namesake] if namesake and namesake != lex.products[product] and \
-        lex.category_of.get(namesake) == path else []
+    if namesake is None or namesake == lex.products[product]:
+        return []
+    return [namesake] if lex.category_of.get(namesake) == path else []
 
 
 def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
