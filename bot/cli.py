@@ -49,6 +49,7 @@ def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> No
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from aiohttp import web
 
+    from bot.limits import server_options
     from bot.server import create_app
 
     if not config.wechat.token:
@@ -59,7 +60,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     _print_banner(config, demo_admin)
     try:
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None)
+                    print=None, access_log=None, **server_options(config))
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
     return 0
@@ -680,6 +681,14 @@ def cmd_bench_console(args: argparse.Namespace, config: Config) -> int:
                              args.orders)
 
 
+def cmd_bench_chaos(args: argparse.Namespace, config: Config) -> int:
+    from bench.chaos import run_chaos
+
+    if args.kills < 1 or args.interval <= 0:
+        raise CliError("--kills must be at least 1 and --interval above 0")
+    return run_chaos(args.kills, args.seed, args.interval)
+
+
 def cmd_bench_orders(args: argparse.Namespace, config: Config) -> int:
     from bench.orders import run_orders_bench
 
@@ -919,6 +928,13 @@ def build_parser() -> argparse.ArgumentParser:
     order_bench.add_argument("--concurrency", type=int, default=20)
     order_bench.add_argument("--stock", type=int, help="units on sale (default: one per order)")
     order_bench.set_defaults(func=cmd_bench_orders, needs_config=False)
+    chaos = bench_verbs.add_parser("chaos", help="SIGKILL the server at fault points and at "
+                                                 "random under load, then count rows")
+    chaos.add_argument("--kills", type=int, default=20)
+    chaos.add_argument("--seed", type=int, help="random seed (default: a random one, printed)")
+    chaos.add_argument("--interval", type=float, default=5.0,
+                       help="seconds between WeChat's tries of an unanswered message")
+    chaos.set_defaults(func=cmd_bench_chaos, needs_config=False)
     return parser
 
 

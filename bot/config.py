@@ -65,6 +65,14 @@ class DeadlineConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    messages: int = 30              # per user per window; 0: no limit
+    window_seconds: float = 60.0
+    idle_seconds: float = 15.0      # a connection with no complete request is closed after this
+    body_seconds: float = 10.0      # a request body must arrive within this
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     enabled: bool = False
     allow_remote: bool = False
@@ -112,6 +120,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)  # defined with the ranking
     orders: OrdersConfig = field(default_factory=OrdersConfig)  # defined with the services
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     demo: bool = False
 
     @property
@@ -128,7 +137,7 @@ _SECTION_TYPES = {
     "server": ServerConfig, "wechat": WechatConfig, "db": DbConfig,
     "listings": ListingsConfig, "deadline": DeadlineConfig, "menu": MenuConfig,
     "simulator": SimulatorConfig, "notify": NotifyConfig, "ranking": RankingConfig,
-    "orders": OrdersConfig,
+    "orders": OrdersConfig, "limits": LimitsConfig,
 }
 
 
@@ -273,6 +282,10 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     for key in ("link_days", "confirm_hours", "complete_days"):
         if getattr(config.orders, key) <= 0:
             raise ConfigError(f"orders.{key}: must be a positive whole number")
+    limits = config.limits
+    if limits.messages < 0 or min(limits.window_seconds, limits.idle_seconds,
+                                  limits.body_seconds) <= 0:
+        raise ConfigError("limits: messages must be 0 or more and the seconds positive")
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     return config

@@ -18,7 +18,7 @@ from enum import Enum
 
 from bot.config import Config, TemplateConfig
 from bot.wechat_api import WeChatAPI, WeChatAPIError
-from db import Database, outbox, quota
+from db import Database, faults, outbox, quota
 from db.outbox import Message
 
 log = logging.getLogger("bot.outbox")
@@ -138,6 +138,7 @@ class Sender:
                 return Outcome.UNKNOWN, str(exc)
             await self.db.run(quota.refund, trigger)  # refused: it did not count
             return Outcome.REFUSED, str(exc)
+        faults.hit("mid_send")
         return Outcome.SENT, ""
 
     async def _template(self, message: Message) -> tuple[Outcome, str]:

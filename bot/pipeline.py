@@ -18,10 +18,11 @@ from typing import Any
 from wechatpy.messages import BaseMessage
 
 import handlers
+from bot import limits
 from bot.config import Config, banned_words
 from bot.outbox import simulated
 from bot.protocol import text_reply
-from db import Database, dedupe, messages, outbox, quota, users
+from db import Database, dedupe, faults, messages, outbox, quota, users
 from db.database import transaction
 from db.outbox import Message
 from handlers.context import PhotoStore
@@ -137,6 +138,7 @@ class Pipeline:
             return claim.reply or ""
         if claim.state == "busy":
             return await self._wait_for_other(key, started)
+        faults.hit("after_claim")
         return await self._run_leased(inbound, message, started)
 
     async def _wait_for_other(self, key: str, started: float) -> str:
@@ -163,6 +165,7 @@ class Pipeline:
             self._late.add(late)
             late.add_done_callback(self._late.discard)
             return ""
+        faults.hit("after_commit")
         try:
             plain, text = await self.db.run(finish_reply, key, inbound.openid, reply.render(),
                                             message, time.time())
@@ -175,6 +178,8 @@ class Pipeline:
 
     async def _handle(self, inbound: Inbound) -> Reply:
         try:
+            if limited := await limits.rate_limited(self.db, self.config.limits, inbound):
+                return limited
             session = await self.db.run(users.load_session, inbound.openid)
             understanding = self._understand(inbound, session)
             turn = handlers.Turn(inbound, understanding, self.services, session, time.time())

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot import protocol
 from bot.config import Config
+from bot.limits import body_deadline
 from bot.media import MediaStore, media_folder
 from bot.outbox import Sender
 from bot.pipeline import HandleFn, Pipeline, owner_name
@@ -18,7 +19,7 @@ from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
 import web as web_pages
-from db import Database, dedupe, listings, messages, quota, schema
+from db import Database, dedupe, limits, listings, messages, quota, schema
 from db.catalogue import read as read_catalogue
 from handlers.notices import notify_restocks
 from handlers.order import close_due as close_due_orders
@@ -34,7 +35,7 @@ def create_app(config: Config, db: Database | None = None,
                handle: HandleFn | None = None) -> web.Application:
     """The app; `handle` replaces the root router, for tests that gate its timing."""
     # Leave room above our own limit so we answer 413 ourselves, as plain text.
-    app = web.Application(client_max_size=MAX_BODY_BYTES * 4)
+    app = web.Application(client_max_size=MAX_BODY_BYTES * 4, middlewares=[body_deadline])
     app[STATE] = AppState(config, db or Database(config.db.path), owns_db=db is None,
                           handle=handle)
     app.router.add_get("/wechat", verify)
@@ -93,6 +94,7 @@ async def housekeep(state: AppState) -> None:
     """Drop old keys and quota windows, close overdue orders, tell buyers about restocks."""
     await state.db.run(dedupe.prune, time.time())
     await state.db.run(quota.prune, time.time())
+    await state.db.run(limits.prune, time.time(), state.config.limits.window_seconds)
     await close_due_orders(state.pipeline.services)  # may restock: before restock alerts
     await notify_restocks(state.pipeline.services)
 
@@ -122,15 +124,15 @@ async def verify(request: web.Request) -> web.Response:
 
 
 async def _read_body(request: web.Request) -> bytes:
-    """Read at most MAX_BODY_BYTES; anything longer is refused before other work."""
+    """At most MAX_BODY_BYTES; anything longer is refused before other work.
+
+    bot.limits.body_deadline has read it (within client_max_size) by now."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise Rejected(413, "body too large")
-    body = bytearray()
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise Rejected(413, "body too large")
-    return bytes(body)
+    body = await request.read()
+    if len(body) > MAX_BODY_BYTES:
+        raise Rejected(413, "body too large")
+    return body
 
 
 async def receive(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from db import schema
+from db import faults, schema
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -48,6 +48,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    faults.hit("before_commit")
     conn.execute("COMMIT")
 
 

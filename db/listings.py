@@ -1,6 +1,7 @@
 """Sellers, listings and their FTS5 index."""
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -398,21 +399,37 @@ class Created:
     seller_id: int
 
 
+def chat_sku(message_key: str | None) -> str:
+    """A chat listing's sku: from the message that published it, so a retry of that
+    message after a crash finds the listing instead of making a second one."""
+    if message_key is None:
+        return f"chat-{secrets.token_hex(8)}"
+    return "chat-" + hashlib.sha256(message_key.encode("utf-8")).hexdigest()[:16]
+
+
 def create(conn: sqlite3.Connection, openid: str, new: NewListing, pending: bool,
-           now: float | None = None) -> Created:
-    """A seller's listing, live or waiting for review, and the seller on a first listing."""
+           now: float | None = None, message_key: str | None = None) -> Created:
+    """A seller's listing, live or waiting for review, and the seller on a first listing.
+
+    Idempotent per message_key: the same message again returns the listing it made.
+    """
     now = time.time() if now is None else now
     entry = prepare(new.title, new.category, (), "", new.origin, new.unit)
     status = "pending" if pending else "live"
+    sku = chat_sku(message_key)
     with transaction(conn):
         seller = sellers.ensure(conn, openid, now)
+        made = conn.execute("SELECT id, seller_no, status FROM listings WHERE sku = ?",
+                            (sku,)).fetchone()
+        if made is not None:
+            return Created(made["id"], made["seller_no"], made["status"], seller.id)
         number = sellers.next_number(conn, seller.id)
         listing_id = conn.execute(
             "INSERT INTO listings (sku, seller_id, title, category, price_fen, unit, stock, origin,"
             " status, created_at, updated_at, product, weight_factor, index_version, seller_no,"
             " photo, source, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " 'chat', ?) RETURNING id",
-            (f"chat-{secrets.token_hex(8)}", seller.id, new.title,
+            (sku, seller.id, new.title,
              new.category, new.price_fen, new.unit, new.stock, new.origin, status, now, now,
              entry.product, entry.weight_factor, INDEX_VERSION, number, new.photo,
              "pending" if pending else None)).fetchone()[0]

@@ -21,7 +21,7 @@ from db.database import transaction
 from db.listings import fts_query
 from nlp import segment
 
-OUTCOMES = ("answered", "no_match", "error", "deadline", "rejected")
+OUTCOMES = ("answered", "no_match", "error", "deadline", "rejected", "rate_limited")
 PAGE_SIZE = 50
 _COLUMNS = ("m.id, m.at, m.openid, m.msg_type, m.text, m.intent, m.reply, m.latency_ms,"
             " m.outcome, m.understood, m.offers")

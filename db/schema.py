@@ -341,7 +341,44 @@ CREATE INDEX orders_created ON orders(created_at, id, status, total_fen);
 CREATE INDEX orders_status_created ON orders(status, created_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
+# v10: per-user rate limits. A row per user holds the current window's count, so every
+# worker process sees the same count; the log gains the outcome rate_limited (SQLite
+# cannot change a CHECK in place: the table is rebuilt with its ids and indexes).
+V10 = """
+CREATE TABLE rate_limits (
+    openid TEXT PRIMARY KEY,
+    window_start REAL NOT NULL,
+    n INTEGER NOT NULL
+);
+CREATE TABLE message_log_v10 (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    openid TEXT,
+    msg_type TEXT NOT NULL,
+    text TEXT,
+    intent TEXT,
+    reply TEXT,
+    latency_ms INTEGER,
+    outcome TEXT NOT NULL CHECK (outcome IN ('answered', 'no_match', 'error', 'deadline',
+                                             'rejected', 'rate_limited')),
+    understood TEXT,
+    offers TEXT
+);
+INSERT INTO message_log_v10 (id, at, openid, msg_type, text, intent, reply, latency_ms, outcome,
+                             understood, offers)
+    SELECT id, at, openid, msg_type, text, intent, reply, latency_ms, outcome, understood, offers
+    FROM message_log;
+DROP TABLE message_log;
+ALTER TABLE message_log_v10 RENAME TO message_log;
+CREATE INDEX message_log_at ON message_log(at);
+CREATE INDEX message_log_openid ON message_log(openid, at);
+CREATE INDEX message_log_user ON message_log(openid);
+CREATE INDEX message_log_intent ON message_log(intent);
+CREATE INDEX message_log_outcome ON message_log(outcome);
+CREATE INDEX message_log_intent_outcome ON message_log(intent, outcome);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

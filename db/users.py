@@ -67,6 +67,7 @@ _ERASE = (
     "DELETE FROM unmet_demand WHERE openid = ?",
     "DELETE FROM restock_alerts WHERE openid = ?",
     "DELETE FROM cs_quota WHERE openid = ?",
+    "DELETE FROM rate_limits WHERE openid = ?",
     "UPDATE sellers SET openid = NULL WHERE openid = ?",
     "DELETE FROM claim_failures WHERE openid = ?",
 )

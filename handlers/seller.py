@@ -209,7 +209,8 @@ async def publish(turn: Turn, draft: Draft) -> Reply:
         return _with_problems(problems, _remember(turn, draft))
     new = draft.to_new_listing()
     created = await turn.services.db.run(listings.create, turn.inbound.openid, new,
-                                         turn.services.require_review, turn.now)
+                                         turn.services.require_review, turn.now,
+                                         turn.inbound.dedupe_key)
     finish(turn.session)
     if created.status == "live":
         await notify_restocks(turn.services)

@@ -36,6 +36,8 @@ def make_config(tmp_path: Path, safe: bool = True, **sections: dict[str, Any]) -
         "wechat": {"token": "test-token", "app_id": "wx1234567890abcdef",
                    "encoding_aes_key": AES_KEY if safe else ""},
         "db": {"path": str(tmp_path / "bot.db")},
+        # Scripted users talk faster than people: tests/test_limits.py sets its own rate.
+        "limits": {"messages": 1000},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

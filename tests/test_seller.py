@@ -339,3 +339,21 @@ async def test_stock_taken_to_zero_tells_the_seller_in_the_next_reply(bot) -> No
         db.close()
     reply = await bot.say("我的商品", openid=SELLER)
     assert reply.startswith("⚠️ 您的1号「赣南脐橙」卖完了") and "卖完了" in reply.split("\n\n")[-2]
+
+
+def test_publishing_again_from_the_same_message_finds_the_listing(tmp_path: Path) -> None:
+    """A crash after the listing's commit, before the reply: WeChat's retry of 确认 must not
+    make a second listing (bench chaos kills at exactly that point)."""
+    from db import listings, schema
+
+    db = Database(tmp_path / "s.db")
+    try:
+        db.call(schema.migrate)
+        new = listings.NewListing("赣南脐橙", 350, "斤", 10, "江西省 赣州市")
+        first = db.call(listings.create, SELLER, new, False, None, "msg:1")
+        again = db.call(listings.create, SELLER, new, False, None, "msg:1")
+        other = db.call(listings.create, SELLER, new, False, None, "msg:2")
+        assert again == first and other.id != first.id and other.number == first.number + 1
+        assert db.call(lambda c: c.execute("SELECT count(*) FROM listings").fetchone()[0]) == 2
+    finally:
+        db.close()

@@ -15,7 +15,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.state import STATE
-from db import listings, orders
+from db import faults, listings, orders
 from db.listings import Offer
 from db.orders import Gone, Order, Placed
 from handlers import links
@@ -108,6 +108,7 @@ async def submit_order(request: web.Request) -> web.Response:
     if not checked.ok:
         return _form(request, offer, checked.values, checked.errors, status=400)
     result = await place(state.pipeline.services, claims, form_key, checked)
+    faults.hit("after_commit")
     if isinstance(result, Placed):
         return _done(request, result.order, repeated=not result.fresh)
     if isinstance(result, Gone):

@@ -106,7 +106,7 @@ def to_xml(data: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_REQUEST_BYTES + 1)
+    raw = await request.read()  # bot.limits.body_deadline read it in time (client_max_size)
     if len(raw) > MAX_REQUEST_BYTES:
         raise BadRequest("消息太长")
     try:

@@ -8,26 +8,26 @@ from aiohttp import web
 from web.admin import (access, audit_page, dashboard, demand, listings, log, moderation,
                        orders)
 
-# (method, path, handler, role)
+# (method, path, handler, role); ids have at most 18 digits, so they fit a SQLite integer.
 ROUTES = (
     ("GET", "/admin", dashboard.page, "viewer"),
     ("GET", "/admin/log", log.page, "viewer"),
     ("GET", "/admin/log/user/{openid}", log.transcript, "viewer"),
-    ("POST", "/admin/log/{id:\\d+}/reveal", log.reveal, "admin"),
+    ("POST", "/admin/log/{id:\\d{1,18}}/reveal", log.reveal, "admin"),
     ("GET", "/admin/demand", demand.page, "viewer"),
     ("GET", "/admin/demand.csv", demand.export, "viewer"),
     ("GET", "/admin/listings", listings.page, "viewer"),
-    ("GET", "/admin/listings/{id:\\d+}", listings.detail, "viewer"),
-    ("POST", "/admin/listings/{id:\\d+}", listings.edit, "admin"),
-    ("POST", "/admin/listings/{id:\\d+}/delist", listings.delist, "admin"),
-    ("POST", "/admin/listings/{id:\\d+}/reveal", listings.reveal, "admin"),
+    ("GET", "/admin/listings/{id:\\d{1,18}}", listings.detail, "viewer"),
+    ("POST", "/admin/listings/{id:\\d{1,18}}", listings.edit, "admin"),
+    ("POST", "/admin/listings/{id:\\d{1,18}}/delist", listings.delist, "admin"),
+    ("POST", "/admin/listings/{id:\\d{1,18}}/reveal", listings.reveal, "admin"),
     ("GET", "/admin/moderation", moderation.page, "viewer"),
-    ("POST", "/admin/moderation/{id:\\d+}/approve", moderation.approve, "admin"),
-    ("POST", "/admin/moderation/{id:\\d+}/reject", moderation.reject, "admin"),
+    ("POST", "/admin/moderation/{id:\\d{1,18}}/approve", moderation.approve, "admin"),
+    ("POST", "/admin/moderation/{id:\\d{1,18}}/reject", moderation.reject, "admin"),
     ("GET", "/admin/orders", orders.page, "viewer"),
-    ("GET", "/admin/orders/{id:\\d+}", orders.detail, "viewer"),
-    ("POST", "/admin/orders/{id:\\d+}/status", orders.change_status, "admin"),
-    ("POST", "/admin/orders/{id:\\d+}/reveal", orders.reveal, "admin"),
+    ("GET", "/admin/orders/{id:\\d{1,18}}", orders.detail, "viewer"),
+    ("POST", "/admin/orders/{id:\\d{1,18}}/status", orders.change_status, "admin"),
+    ("POST", "/admin/orders/{id:\\d{1,18}}/reveal", orders.reveal, "admin"),
     ("GET", "/admin/audit", audit_page.page, "admin"),
     ("POST", "/admin/logout", access.logout, "viewer"),
 )
