@@ -47,10 +47,7 @@ def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> No
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from aiohttp import web
-
-    from bot.limits import server_options
-    from bot.server import create_app
+    from bot.server import serve
 
     if not config.wechat.token:
         raise CliError("wechat.token: is empty; set it in bot.toml or BOT_WECHAT_TOKEN")
@@ -59,8 +56,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     demo_admin = _ensure_demo_admin(config) if config.demo else None
     _print_banner(config, demo_admin)
     try:
-        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None, **server_options(config))
+        asyncio.run(serve(config))
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
     return 0
