@@ -62,15 +62,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def _listen(config: Config, reuse_port: bool) -> None:
-    from aiohttp import web
-
-    from bot.limits import server_options
-    from bot.server import create_app
+    from bot.server import serve
 
     try:
-        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None, reuse_port=reuse_port,
-                    **server_options(config))
+        asyncio.run(serve(config, reuse_port=reuse_port))
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
 

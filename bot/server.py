@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from bot import protocol
 from bot.config import Config
-from bot.limits import body_deadline
+from bot.limits import CappedSite, body_deadline, server_options
 from bot.media import MediaStore, media_folder
 from bot.outbox import Sender
 from bot.pipeline import HandleFn, Pipeline, owner_name
@@ -50,6 +51,24 @@ def create_app(config: Config, db: Database | None = None,
     app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)
     return app
+
+
+async def serve(config: Config, reuse_port: bool = False) -> None:
+    """Listen until SIGTERM or SIGINT, then shut down as web.run_app would: stop taking
+    connections, let requests in flight finish, run the app's cleanup (which drains)."""
+    runner = web.AppRunner(create_app(config), access_log=None, **server_options(config))
+    await runner.setup()
+    try:
+        site = CappedSite(runner, config.server.host, config.server.port,
+                          cap=config.limits.max_connections, reuse_port=reuse_port)
+        await site.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def load_demo_catalogue(conn: Any) -> int:

@@ -16,7 +16,7 @@ from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
-                       also_sought, generics_of, may_be,
+                       also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
                        specialty_origin)
 
@@ -118,7 +118,10 @@ class Request:
     def same_product(self) -> Request | None:
         """What to offer when the named specialty or listing is sold out: the same product
         from anywhere (褚橙 → 冰糖橙, 黄岩蜜橘 → 蜜橘), every other constraint kept. None when
-        the request names nothing narrower than a product (夏橙 stays 夏橙)."""
+        the request names nothing narrower than a product (夏橙 stays 夏橙: a buyer
+        who names a product bare is asked or told, not offered another; the relevance set
+        expects nothing for it). A specialty is narrower, even one that is its own base
+        (六安瓜片)."""
         specialty = specialty_origin(self.product) if self.product else None
         if specialty is None and not (self.origin or self.qualifiers):
             return None
@@ -127,7 +130,7 @@ class Request:
 
     def wider(self) -> list[Request]:
         """This request for each generic product its product is a kind of."""
-        return [replace(self, product=generic) for generic in generics_of(self.product or "")]
+        return [replace(self, product=generic) for generic in widened(self.product or "")]
 
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
@@ -217,7 +220,8 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
             return Retrieved(titled, request, fallback=True)
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
-        # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉).
+        # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉, 六安瓜片
+        # → 绿茶).
         for wider in (same, *same.wider()):
             found = listings.find(conn, wider.spec(exclude, cap))
             if found:

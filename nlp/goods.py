@@ -31,6 +31,7 @@ class _RunGoods:
     surface: str                # as written
     kinds: list[str]            # generic products it is a kind of
     path: str | None            # its category path
+    elided: bool = False        # read as a name whose generic was dropped (冰糖心)
 
 
 def _is_noise(word: str) -> bool:
@@ -63,9 +64,13 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     if found is None and len(body) > 1 and body[-1] in lex.meat:
         animal = _animal_meat(body)  # 冷吃兔 is 兔肉, 黑山羊 羊肉: an animal read as its meat
         if animal and _fits(animal, imported):
-            return _RunGoods(None, tokens[-1], [animal], lex.category_of.get(animal))
+            # and what that meat is a kind of on the tree: 牦牛 is 牦牛肉, so 牛肉 too
+            return _RunGoods(None, tokens[-1], [animal, *generics_of(animal)],
+                             lex.category_of.get(animal))
+    elided = False
     if found is None:
         found = _elided(body, ends, imported)
+        elided = found is not None
     if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
@@ -74,7 +79,8 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     if found is None:
         return None
     product = lex.products[found]
-    return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product))
+    return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
+                     elided)
 
 
 def _animal_meat(word: str) -> str | None:
@@ -290,10 +296,13 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
             title, description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
-        # the listing's own category agrees with, else the last.
+        # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
+        # its generic dropped), then the one the listing's own category agrees with, else
+        # the last.
         votes = Counter(g.path for g in found if g.path)
         best = max(votes.values())
         tied = [g.path for g in found if g.path and votes[g.path] == best]
+        tied = [g.path for g in found if g.path in tied and not g.elided] or tied
         agreeing = [p for p in tied if p.partition("/")[0] in imported]
         chosen = (agreeing or tied)[-1]
         found = [g for g in found if g.path == chosen or g.path is None]
@@ -336,6 +345,21 @@ def generics_of(product: str) -> list[str]:
     if product not in lex.products:
         return []
     return _kinds(lex.products[product], product, [])
+
+
+def widened(product: str) -> list[str]:
+    """What a product is a kind of, for offering in its place when it is sold out: its
+    generics, else the product its sub-category is named after (六安瓜片 sits in
+    茶叶/绿茶, so it is a 绿茶; 五花肉 in 肉类/猪肉 a 猪肉)."""
+    lex = lexicon()
+    generics = generics_of(product)
+    if generics or product not in lex.products:
+        return generics
+    path = lex.category_of.get(lex.products[product], "")
+    namesake = lex.products.get(path.partition("/")[2])
+    if namesake is None or namesake == lex.products[product]:
+        return []
+    return [namesake] if lex.category_of.get(namesake) == path else []
 
 
 def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:

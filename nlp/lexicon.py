@@ -254,7 +254,8 @@ def _derive_heads(lex: Lexicon) -> None:
     character when no other product of its category ends so (熏马肠 is a 香肠).
 
     For words the lexicon lacks only (bound heads): the root of a name made of one
-    character and a noun suffix (芒果, 芋头, 椰子, 粽子), so 青皮芒 is a 芒果 and 香芋 a 芋头;
+    character and a noun suffix (芒果, 芋头, 椰子, 粽子), so 青皮芒 is a 芒果 and 香芋 a 芋头,
+    or of a form and one character (生蚝: 大蚝 is a 生蚝);
     and the last character of a family of names that all end in it, when every other
     product of its category ending so has fewer names (香蕉 甘蕉 金蕉 against 芭蕉)."""
     derived: dict[str, list[str]] = {}
@@ -267,7 +268,7 @@ def _derive_heads(lex: Lexicon) -> None:
         char, alone = _family_head(canonical, surfaces, lex)
         if char:
             (derived if alone else bound).setdefault(char, []).append(canonical)
-        root = _suffixed_root(canonical, lex)
+        root = _suffixed_root(canonical, lex) or _formed_root(canonical, lex)
         if root:
             bound.setdefault(root, []).append(canonical)
     for char in dict.fromkeys((*derived, *bound)):
@@ -301,6 +302,22 @@ def _suffixed_root(canonical: str, lex: Lexicon) -> str | None:
         return None
     seen = _corpus_frequency()
     return root if seen.get(root, 0) <= _FREE_ROOT * max(seen.get(canonical, 0), 1) else None
+
+
+def _formed_root(canonical: str, lex: Lexicon) -> str | None:
+    """蚝 of 生蚝: the root of a two-character name that is a form (生, 干, 鲜 ...: how the
+    goods are kept) and one character, when the root is no word of the lexicon of its own
+    and no other product's name ends in it (贝 ends 扇贝 as well as 干贝; 普 both 生普 and
+    熟普). The form says nothing of what the goods are, so the root alone names them, however
+    often it is written alone."""
+    if len(canonical) != 2 or canonical[0] not in lex.forms:
+        return None
+    root = canonical[1]
+    if root in lex.products or root in lex.categories or root in _NOUN_SUFFIXES:
+        return None
+    others = [name for name, other in lex.products.items()
+              if name.endswith(root) and other != canonical]
+    return None if others else root
 
 
 def _corpus_frequency() -> dict[str, int]:

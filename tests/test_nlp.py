@@ -456,3 +456,33 @@ def test_a_listings_own_category_rules_out_a_head_it_contradicts() -> None:
     from nlp.goods import goods_terms
     assert "蜂蜜" not in goods_terms("哈密 西州蜜25号 2个装", "生鲜水果")
     assert "蜂蜜" in goods_terms("秦岭 漆树蜜 500g", "滋补")
+
+
+def test_the_root_after_a_form_is_a_bound_head() -> None:
+    from nlp.goods import goods_terms
+    lex = lexicon()
+    assert lex.heads["蚝"].generics == ("生蚝",) and lex.heads["蚝"].bound == {"生蚝"}
+    assert "贝" not in lex.heads and "普" not in lex.heads  # 扇贝 and 干贝; 生普 and 熟普
+    assert "生蚝" in goods_terms("湛江 肥蚝 3斤", "生鲜水产")  # a size word and the root
+
+
+def test_a_marketing_word_read_as_an_elided_name_never_beats_a_product_named_in_full() -> None:
+    from nlp.goods import goods_terms
+    terms = goods_terms("宜宾 脐橙 5斤 薄皮 爆汁", "水果")  # 薄皮 reads as 薄皮甜瓜 alone
+    assert "橙子" in terms and "甜瓜" not in terms and "香瓜" not in terms
+
+
+def test_an_animal_read_as_its_meat_is_also_the_meat_it_is_a_kind_of() -> None:
+    from nlp.goods import goods_terms
+    assert {"牦牛肉", "牛肉"} <= set(goods_terms("玉树 牦牛 2斤", "肉类"))
+    # cut wordings hold for every animal they are sold for
+    assert "牛肉" in goods_terms("草原 黄牛 肋条 2斤", "肉类")
+    assert "羊肉" in goods_terms("巴彦淖尔 羊腩 2斤", "肉类")
+    assert "猪肉" in goods_terms("宁乡花猪 后腿 5斤", "肉类")
+
+
+def test_a_specialty_sold_out_widens_to_the_product_its_sub_category_is_named_after() -> None:
+    from nlp.goods import widened
+    assert widened("六安瓜片") == ["绿茶"]  # in 茶叶/绿茶, with no generic of its own
+    assert widened("夏橙") == ["橙子"]      # its generic comes first
+    assert widened("绿茶") == []

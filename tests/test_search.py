@@ -408,11 +408,22 @@ def test_fifth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
 
 def test_sixth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     """Written after the fourth round of mechanisms and run once (tests/data/heldout/README.md):
-    a regression guard just below its first-run figures (hit@3 0.952, correct-none 1.000)."""
+    a regression guard just below its first-run figures (hit@3 0.952, correct-none 1.000),
+    raised to what it scores after the fifth round (0.988)."""
     from handlers.search_eval import summary
 
     figures = summary(_run_held_out(HELD_OUT / "sixth", tmp_path, 50, 120, 30))
-    assert figures["hit@3"] >= 0.94 and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= 0.98 and figures["correct_none"] >= 0.99
+    assert figures["violating_queries"] == 0
+
+
+def test_seventh_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the fifth round of mechanisms and run once (tests/data/heldout/README.md):
+    a regression guard just below its first-run figures (hit@3 0.893, correct-none 1.000)."""
+    from handlers.search_eval import summary
+
+    figures = summary(_run_held_out(HELD_OUT / "seventh", tmp_path, 50, 120, 30))
+    assert figures["hit@3"] >= 0.88 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
 
 
