@@ -25,6 +25,11 @@ async def rate_limited(db: Database, config: LimitsConfig, inbound: Inbound) -> 
         return None
     verdict = await db.run(limits.count, inbound.openid, time.time(), config.window_seconds,
                            config.messages)
+    return reply_for(verdict)
+
+
+def reply_for(verdict: str) -> Reply | None:
+    """What a rate-limit verdict (db.limits.count) answers: None lets the message on."""
     if verdict == "ok":
         return None
     return Reply(TOO_FAST if verdict == "warn" else "", intent="rate_limited",
