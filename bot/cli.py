@@ -492,13 +492,16 @@ def cmd_logs(args: argparse.Namespace, config: Config) -> int:
 
             segment.load()  # the words are segmented as the index was
             db.call(messages.backfill_index)
+        # Read before the page: a message logged between the two reads is then followed,
+        # not skipped.
+        newest = _newest_id(db) if args.follow else 0
         rows = db.call(messages.page, filters, None, args.limit).rows
         for row in reversed(rows):
             _print_log_row(row, args.json, width)
         if not rows and not args.follow and not args.json:
             print("no messages match")
         if args.follow:
-            _follow(db, filters, rows[0].id if rows else _newest_id(db), args.json, width)
+            _follow(db, filters, rows[0].id if rows else newest, args.json, width)
     finally:
         db.close()
     return 0
