@@ -44,6 +44,23 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_dead(owner: str) -> bool:
+    """Whether a lease's holder is a process of this host that no longer runs (killed
+    or crashed). Another host's, this process's, or an unreadable owner counts as alive:
+    its lease ends by time as before. A reused process id only delays the take-over."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
+
+
 def describe(inbound: Inbound) -> str:
     """What the log shows as the inbound text."""
     if inbound.kind == "event":
@@ -98,7 +115,7 @@ def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
     the session: one transaction, one trip to the database thread. Retries of a
     message are never acquired, so they are not counted again."""
     with transaction(conn):
-        claim = dedupe.claim_within(conn, key, openid, owner, now)
+        claim = dedupe.claim_within(conn, key, openid, owner, now, holder_dead)
         if claim.state != "acquired":
             return Opened(claim)
         verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"

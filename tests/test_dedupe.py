@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import aiohttp
 
 from bot import wire
+from bot.pipeline import holder_dead
 from db import Database, dedupe
 from tests.conftest import free_port, make_config, ready, seed, serve, start_bot, stop_bot
 from tests.gate import Gate, until
@@ -69,6 +74,41 @@ async def test_a_crashed_holders_lease_expires_and_the_retry_takes_over(bot) -> 
     assert "榴莲" in reply["Content"]
     assert bot.db_rows("SELECT owner = 'dead-process', reply IS NOT NULL FROM dedupe") == [(0, 1)]
     assert bot.state.pipeline.stats["acquired"] == 1
+
+
+async def test_a_killed_holders_lease_is_taken_over_at_once(bot) -> None:
+    """WeChat's retries come 5 s apart, inside the 10 s lease: a retry must not wait out
+    the lease of a process that was killed after claiming, or the message goes unanswered."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    host = socket.gethostname()
+    db = Database(bot.config.db.path)
+    try:
+        now = time.time()
+        for msg_id, pid in ((556, gone.pid), (557, alive.pid)):
+            claim = db.call(dedupe.claim, f"m:user_k:{msg_id}", "user_k", f"{host}:{pid}:x", now)
+            assert claim.state == "acquired"
+        reply = await bot.send_xml(wire.text_xml("user_k", "我想买榴莲", msg_id=556), "user_k")
+        assert "榴莲" in reply["Content"]
+        assert bot.state.pipeline.stats["acquired"] == 1
+        assert db.call(dedupe.claim, "m:user_k:557", "user_k", "other", now + 1,
+                       holder_dead).state == "busy"
+    finally:
+        alive.kill()
+        alive.wait()
+        db.close()
+
+
+def test_only_a_gone_process_of_this_host_counts_as_a_dead_holder() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    assert holder_dead(f"{host}:{gone.pid}:ab12")
+    assert not holder_dead(f"{host}:{os.getpid()}:ab12")      # this process: alive
+    assert not holder_dead(f"{host}:{os.getppid()}:ab12")     # another live process
+    assert not holder_dead(f"another-host:{gone.pid}:ab12")   # cannot tell: the lease ends by time
+    assert not holder_dead("dead-process")                    # no pid: likewise
 
 
 def test_a_live_lease_is_not_taken_over(tmp_path) -> None:
