@@ -83,6 +83,35 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
                      elided)
 
 
+def tops_of(imported: list[str]) -> list[str]:
+    """The listing's own top categories on our tree (virtual ones such as 年货 aside)."""
+    return [c for c in imported if c not in lexicon().virtual]
+
+
+def _category_headed(title: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads whose head word ends in a category word (硒砂瓜: 瓜 is 瓜类) is
+    of that category, never a product its other characters suggest (砂 of 砂糖橘)."""
+    for run in _CJK_RUN.findall(title):
+        tokens = [t for t in segment.words(run) if not _is_noise(t)]
+        headed = _category_word_end(tokens[-1], imported) if tokens else None
+        if headed:
+            return [headed]
+    return []
+
+
+def _category_word_end(word: str, imported: list[str]) -> _RunGoods | None:
+    lex = lexicon()
+    for start in range(1, len(word)):
+        path = lex.categories.get(word[start:])
+        if path:
+            top = path.partition("/")[0]
+            tops = tops_of(imported)
+            if not tops or top in tops:
+                return _RunGoods(None, word, [], path)
+            return None
+    return None
+
+
 def _animal_meat(word: str) -> str | None:
     """The meat an animal the lexicon lacks is sold as (滩羊 → 羊肉, 香猪 → 猪肉), or the
     bird itself when it is sold whole."""
@@ -146,6 +175,10 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
     tops = {c for c in imported if c not in lex.virtual}
     if not tops:
         return []
+    # A head word ending in a category word bounds the reading to it: 硒砂瓜 is a 瓜, so
+    # 砂 (of 砂糖橘) says nothing, while 网 of 蜜瓜 网纹 names 网纹瓜.
+    headed = _category_headed(title, imported)
+    within = headed[0].path if headed else ""
     named: set[str] = set()
     for run in _CJK_RUN.findall(title):
         tokens = [t for t in segment.words(run) if not _is_noise(t)]
@@ -156,7 +189,7 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
                           and lex.category_of.get(p, "").partition("/")[0] in tops}
                 having = {p for p in having if not having & set(generics_of(p))}
                 if len(having) == 1:
-                    named |= having
+                    named |= {p for p in having if lex.category_of.get(p, "").startswith(within)}
     if len(named) != 1:
         return []
     product = named.pop()
@@ -174,6 +207,28 @@ def _described(title: str, description: str, imported: list[str]) -> list[_RunGo
     described = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(description))
                  if g and g.product and g.surface[-1] in heads]
     return described[:1]
+
+
+def _evidenced(category: str, tags: Sequence[str], description: str,
+               imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads (萧县 醉金香, a grape variety): the one product of the listing's
+    own category that its exported category, its tags or, failing those, its description
+    name (水果/葡萄, a 葡萄 tag, 巨峰葡萄的近亲) says what the goods are."""
+    lex = lexicon()
+    if not tops_of(imported):
+        return []
+    named = [lex.products[w] for text in (category, *tags)
+             for w in segment.search_terms(simplified(text)) if w in lex.products]
+    if not named:
+        named = [g.product for g in (_run_goods(run, imported)
+                                     for run in _CJK_RUN.findall(description)) if g and g.product]
+    fitting = list(dict.fromkeys(p for p in named if _fits(p, imported)
+                                 and lex.category_of.get(p)))
+    if len(fitting) != 1:
+        return []
+    product = fitting[0]
+    return [_RunGoods(product, product, _kinds(product, product, imported),
+                      lex.category_of.get(product))]
 
 
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
@@ -292,8 +347,9 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
-        found = _by_distinctive_character(title, imported) or _described(
-            title, description, imported)
+        found = _by_distinctive_character(title, imported) or _category_headed(
+            title, imported) or _described(
+            title, description, imported) or _evidenced(category, tags, description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
@@ -310,6 +366,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     for goods in found:
         if goods.product:
             terms.append(goods.product)
+        elif not goods.kinds and goods.path:  # a word headed by a category word (硒砂瓜)
+            terms.extend(reversed(goods.path.split("/")))
         terms.extend(goods.kinds)
     for product in [t for t in terms if t in lex.whole.values()]:
         terms.extend(lex.meat[k] for k, whole in lex.whole.items() if whole == product)

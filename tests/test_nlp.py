@@ -486,3 +486,20 @@ def test_a_specialty_sold_out_widens_to_the_product_its_sub_category_is_named_af
     assert widened("六安瓜片") == ["绿茶"]  # in 茶叶/绿茶, with no generic of its own
     assert widened("夏橙") == ["橙子"]      # its generic comes first
     assert widened("绿茶") == []
+
+
+def test_a_title_word_ending_in_a_category_word_bounds_the_fallback_readings() -> None:
+    from nlp.goods import goods_terms
+    terms = goods_terms("中卫 硒砂瓜 2个", "鲜果")
+    assert {"瓜类", "水果"} <= set(terms) and "橘子" not in terms and "砂糖橘" not in terms
+    assert "网纹瓜" in goods_terms("民勤蜜瓜 网纹 2个装", "生鲜水果")
+
+
+def test_a_title_nothing_reads_takes_the_product_its_tags_category_or_description_name() -> None:
+    from nlp.goods import goods_terms
+    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "鲜果", ["当季", "葡萄"])
+    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "水果/葡萄")
+    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "鲜果", [], "夏邑的葡萄，颗粒饱满")
+    assert "葡萄" not in goods_terms("夏邑 醉仙红 5斤", "鲜果", [], "颗粒饱满")
+    # two products named: no guess
+    assert "葡萄" not in goods_terms("夏邑 醉仙红 5斤", "鲜果", ["葡萄", "苹果"])
