@@ -212,14 +212,14 @@ def _described(title: str, description: str, imported: list[str]) -> list[_RunGo
 def _evidenced(category: str, tags: Sequence[str], description: str,
                imported: list[str]) -> list[_RunGoods]:
     """A title nothing reads (萧县 醉金香, a grape variety): the one product of the listing's
-    own category that its exported category, its tags or, failing those, its description
-    name (水果/葡萄, a 葡萄 tag, 巨峰葡萄的近亲) says what the goods are."""
+    own category that its exported category and tags (水果/葡萄, a 葡萄 tag) or, asked
+    last, its description (巨峰葡萄的近亲) name says what the goods are."""
     lex = lexicon()
     if not tops_of(imported):
         return []
     named = [lex.products[w] for text in (category, *tags)
              for w in segment.search_terms(simplified(text)) if w in lex.products]
-    if not named:
+    if description:
         named = [g.product for g in (_run_goods(run, imported)
                                      for run in _CJK_RUN.findall(description)) if g and g.product]
     fitting = list(dict.fromkeys(p for p in named if _fits(p, imported)
@@ -347,9 +347,9 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
-        found = _by_distinctive_character(title, imported) or _category_headed(
-            title, imported) or _described(
-            title, description, imported) or _evidenced(category, tags, description, imported)
+        found = _evidenced(category, tags, "", imported) or _by_distinctive_character(
+            title, imported) or _category_headed(title, imported) or _described(
+            title, description, imported) or _evidenced("", (), description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with

@@ -497,9 +497,9 @@ def test_a_title_word_ending_in_a_category_word_bounds_the_fallback_readings() -
 
 def test_a_title_nothing_reads_takes_the_product_its_tags_category_or_description_name() -> None:
     from nlp.goods import goods_terms
-    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "鲜果", ["当季", "葡萄"])
-    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "水果/葡萄")
-    assert "葡萄" in goods_terms("夏邑 醉仙红 5斤", "鲜果", [], "夏邑的葡萄，颗粒饱满")
-    assert "葡萄" not in goods_terms("夏邑 醉仙红 5斤", "鲜果", [], "颗粒饱满")
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "鲜果", ["当季", "葡萄"])
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "水果/葡萄")
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "鲜果", [], "夏邑的葡萄，颗粒饱满")
+    assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", [], "颗粒饱满")
     # two products named: no guess
-    assert "葡萄" not in goods_terms("夏邑 醉仙红 5斤", "鲜果", ["葡萄", "苹果"])
+    assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", ["葡萄", "苹果"])
