@@ -79,8 +79,21 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     if found is None:
         return None
     product = lex.products[found]
+    if _contradicted(product, imported):
+        return None
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
                      elided)
+
+
+def _contradicted(product: str, imported: list[str]) -> bool:
+    """The listing's exported category arbitrates between a name's readings: a listing
+    exported only as fresh produce is no prepared goods of the same name (博罗 糯米糍 in
+    鲜果 is a lychee, not the snack), though it may be any other category's goods (柿饼 in
+    水果, 干辣椒 in 调味品: a category holds goods dried or kept as well)."""
+    lex = lexicon()
+    tops = tops_of(imported)
+    top = lex.category_of.get(product, "").partition("/")[0]
+    return bool(tops) and all(t in lex.fresh for t in tops) and top in lex.prepared
 
 
 def tops_of(imported: list[str]) -> list[str]:
@@ -344,7 +357,7 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
+    found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
         found = _evidenced(category, tags, "", imported) or _by_distinctive_character(
@@ -382,6 +395,29 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     own = {t for t in terms if t in tops}
     terms.extend(c for c in imported if c in lex.virtual or len(tops) == 1 or not own or c in own)
     return list(dict.fromkeys(terms))
+
+
+def _runs(title: str) -> list[str]:
+    """A title's runs, two runs a space splits read as one where the joined form names
+    goods across the space (六安 瓜片 is 六安瓜片; 赣南 脐橙 stays two runs, 脐橙 being
+    named within the second)."""
+    matches = list(_CJK_RUN.finditer(title))
+    runs: list[str] = []
+    i = 0
+    while i < len(matches):
+        run = matches[i].group()
+        if i + 1 < len(matches) and not title[matches[i].end():matches[i + 1].start()].strip():
+            after = matches[i + 1].group()
+            joined = run + after
+            name = _product_ending(joined, len(joined), {len(joined)}, len(after) + 1)
+            if name is not None and _product_ending(joined, len(joined), {len(joined)},
+                                                    len(after)) == name:
+                runs.append(joined)
+                i += 2
+                continue
+        runs.append(run)
+        i += 1
+    return runs
 
 
 def names_as_head(title: str, surfaces: Sequence[str]) -> bool:

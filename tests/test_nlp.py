@@ -503,3 +503,16 @@ def test_a_title_nothing_reads_takes_the_product_its_tags_category_or_descriptio
     assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", [], "颗粒饱满")
     # two products named: no guess
     assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", ["葡萄", "苹果"])
+
+
+def test_the_exported_category_arbitrates_a_name_the_lexicon_files_as_prepared_goods() -> None:
+    from nlp.goods import goods_terms
+    assert "豆制品" not in goods_terms("增城 糯米糍 3斤", "鲜果")
+    assert "糯米糍" in goods_terms("糯米糍 10个", "休闲零食")
+    assert "柿饼" in goods_terms("富平 柿饼 1斤", "生鲜水果")  # dried goods: any category
+
+
+def test_two_runs_a_space_splits_are_read_as_one_where_the_joined_form_is_a_name() -> None:
+    from nlp.goods import goods_terms
+    assert "六安瓜片" in goods_terms("六安 瓜片 250g", "茗茶")
+    assert goods_terms("赣南 脐橙 10斤", "水果")[0] == "赣南脐橙"
