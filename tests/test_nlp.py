@@ -516,3 +516,9 @@ def test_two_runs_a_space_splits_are_read_as_one_where_the_joined_form_is_a_name
     from nlp.goods import goods_terms
     assert "六安瓜片" in goods_terms("六安 瓜片 250g", "茗茶")
     assert goods_terms("赣南 脐橙 10斤", "水果")[0] == "赣南脐橙"
+
+
+def test_an_attribute_character_written_onto_a_name_is_part_of_the_name() -> None:
+    reading = understand("有没有硒砂瓜")
+    assert reading.qualifiers == ("硒砂瓜",) and "attributes" not in reading.slots
+    assert understand("富硒大米").slots["attributes"] == ["富硒"]
