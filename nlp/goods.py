@@ -360,9 +360,12 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
+        # The most specific evidence first: what the exported category or tags name, a
+        # character only one product has, a description naming goods of the title's head;
+        # only then the bare category a head word names (硒砂瓜: 瓜类).
         found = _evidenced(category, tags, "", imported) or _by_distinctive_character(
-            title, imported) or _category_headed(title, imported) or _described(
-            title, description, imported) or _evidenced("", (), description, imported)
+            title, imported) or _described(title, description, imported) or _category_headed(
+            title, imported) or _evidenced("", (), description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
