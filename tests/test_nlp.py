@@ -522,3 +522,9 @@ def test_an_attribute_character_written_onto_a_name_is_part_of_the_name() -> Non
     reading = understand("有没有硒砂瓜")
     assert reading.qualifiers == ("硒砂瓜",) and "attributes" not in reading.slots
     assert understand("富硒大米").slots["attributes"] == ["富硒"]
+
+
+def test_an_order_code_with_a_run_of_one_letter_stays_whole() -> None:
+    from nlp.normalize import normalise
+    assert normalise("确认订单 JJJXW3") == "确认订单 jjjxw3"
+    assert normalise("好好好好") == "好"
