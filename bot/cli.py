@@ -47,23 +47,117 @@ def _config_options(parser: argparse.ArgumentParser, nested: bool = False) -> No
 
 
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
-    from aiohttp import web
-
-    from bot.limits import server_options
-    from bot.server import create_app
-
     if not config.wechat.token:
         raise CliError("wechat.token: is empty; set it in bot.toml or BOT_WECHAT_TOKEN")
+    if args.workers < 1:
+        raise CliError("--workers: at least 1")
     config = configuration.with_link_secret(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo_admin = _ensure_demo_admin(config) if config.demo else None
     _print_banner(config, demo_admin)
+    if args.workers == 1:
+        _listen(config, reuse_port=False)
+        return 0
+    return _supervise(config, args.workers)
+
+
+def _listen(config: Config, reuse_port: bool) -> None:
+    from bot.server import serve
+
     try:
-        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    print=None, access_log=None, **server_options(config))
+        asyncio.run(serve(config, reuse_port=reuse_port))
     except OSError as exc:
         raise CliError(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}")
+
+
+RESTART_LIMIT = 3  # worker crashes within RESTART_WINDOW before the whole server gives up
+RESTART_WINDOW = 30.0
+
+
+def _worker(config: Config) -> None:
+    """One of N processes: out of the terminal's process group, so a Ctrl-C reaches the
+    parent alone and each worker hears one SIGTERM, then drains like a single server."""
+    os.setpgrp()
+    try:
+        _listen(config, reuse_port=True)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _supervise(config: Config, workers: int) -> int:
+    """`serve --workers N`: N forked processes share the port through SO_REUSEPORT and
+    the database file (WAL, busy timeout). The parent migrates once and loads the
+    lexicons before forking, forwards SIGTERM and SIGINT, and restarts a crashed worker."""
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
+    from db import Database, listings, schema
+    from nlp import segment
+
+    _check_port_free(config)
+    segment.load()  # forked workers share it instead of loading N copies
+    db = Database(config.db.path)
+    try:  # once here, so the workers find nothing left to do at start-up
+        db.call(schema.migrate)
+        db.call(listings.reindex_stale)
+    finally:
+        db.close()
+    context = multiprocessing.get_context("fork")
+    running: dict[int, Any] = {}
+    stopping = False
+    crashes: list[float] = []
+
+    def start() -> None:
+        process = context.Process(target=_worker, args=(config,), name="bot-worker")
+        process.start()
+        running[process.sentinel] = process
+
+    def forward(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in running.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for _ in range(workers):
+        start()
+    print(f"  workers: {workers} processes on port {config.server.port} (SO_REUSEPORT)",
+          flush=True)
+    while running:
+        for sentinel in wait(list(running), timeout=1.0):
+            process = running.pop(sentinel)  # type: ignore[call-overload]
+            process.join()
+            if stopping:
+                continue
+            now = time.monotonic()
+            crashes[:] = [at for at in crashes if now - at < RESTART_WINDOW] + [now]
+            logging.getLogger("bot.cli").error("worker %s exited with %s; starting another",
+                                               process.pid, process.exitcode)
+            if len(crashes) > RESTART_LIMIT:
+                forward(signal.SIGTERM, None)
+                raise CliError(f"workers keep exiting ({len(crashes)} in {RESTART_WINDOW:.0f} s);"
+                               " see the log above")
+            start()
     return 0
+
+
+def _check_port_free(config: Config) -> None:
+    """Fail in the parent, with one message, when something else holds the port."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET6 if ":" in config.server.host else socket.AF_INET)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((config.server.host, config.server.port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {config.server.host}:{config.server.port}:"
+                       f" {exc.strerror}") from None
+    finally:
+        probe.close()
 
 
 DEMO_ADMIN = "admin"
@@ -648,10 +742,19 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
-    from bench.webhook import run_webhook_bench
+    from bench.webhook import Plan, run_against, run_compare
 
-    target = load_config(args) if args.url else None
-    return asyncio.run(run_webhook_bench(args.messages, args.concurrency, args.url, target))
+    for name in ("listings", "workers", "concurrency", "messages"):
+        if getattr(args, name) < 1:
+            raise CliError(f"--{name}: at least 1")
+    if args.duration <= 0 or (args.rate is not None and args.rate <= 0):
+        raise CliError("--duration and --rate: must be positive")
+    if args.url:
+        return asyncio.run(run_against(args.url, load_config(args), args.messages,
+                                       args.concurrency))
+    return run_compare(Plan(listings=args.listings, workers=args.workers,
+                            concurrency=args.concurrency, duration=args.duration, rate=args.rate,
+                            compare_bare=args.compare_bare, messages=args.messages))
 
 
 def cmd_bench_nlu(args: argparse.Namespace, config: Config) -> int:
@@ -750,6 +853,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     serve = verbs.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the port (SO_REUSEPORT) and the database"
+                            " (default 1)")
     _config_options(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -898,11 +1004,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = verbs.add_parser("bench", help="benchmarks that print figures")
     bench_verbs = bench.add_subparsers(dest="bench_verb", required=True, metavar="NAME")
-    webhook = bench_verbs.add_parser("webhook", help="signed safe-mode buyer queries")
-    webhook.add_argument("--messages", type=int, default=500)
-    webhook.add_argument("--concurrency", type=int, default=20)
-    webhook.add_argument("--url", help="a running server's /wechat (with --config or --demo "
-                                       "for its credentials); default: an in-process demo server")
+    webhook = bench_verbs.add_parser(
+        "webhook", help="signed safe-mode buyer queries against `serve` in its own process")
+    webhook.add_argument("--compare-bare", action="store_true",
+                         help="also drive a bare aiohttp + wechatpy endpoint on the same core")
+    webhook.add_argument("--listings", type=int, default=10_000,
+                         help="listings imported through `import` first (default 10000)")
+    webhook.add_argument("--workers", type=int, default=1, help="`serve --workers N` (default 1)")
+    webhook.add_argument("--concurrency", type=int, default=32,
+                         help="connections of the closed loop (default 32)")
+    webhook.add_argument("--duration", type=float, default=10.0,
+                         help="seconds of each closed and open loop (default 10)")
+    webhook.add_argument("--rate", type=float,
+                         help="open-loop requests/s (default: 80%% of the closed-loop peak)")
+    webhook.add_argument("--messages", type=int, default=60_000,
+                         help="distinct messages sealed before the run (default 60000)")
+    webhook.add_argument("--url", help="drive a running server's /wechat instead, closed loop "
+                                       "over --messages (with --config or --demo for its "
+                                       "credentials)")
     _config_options(webhook)
     webhook.set_defaults(func=cmd_bench, needs_config=False)
     nlu = bench_verbs.add_parser("nlu", help="understand() speed and lexicon start-up time")

@@ -70,6 +70,7 @@ class LimitsConfig:
     window_seconds: float = 60.0
     idle_seconds: float = 15.0      # a connection with no complete request is closed after this
     body_seconds: float = 10.0      # a request body must arrive within this
+    max_connections: int = 1000     # open connections per process; past it: 503
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,8 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     if limits.messages < 0 or min(limits.window_seconds, limits.idle_seconds,
                                   limits.body_seconds) <= 0:
         raise ConfigError("limits: messages must be 0 or more and the seconds positive")
+    if limits.max_connections < 1:
+        raise ConfigError("limits.max_connections: must be at least 1")
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     return config

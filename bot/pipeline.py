@@ -11,8 +11,9 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wechatpy.messages import BaseMessage
@@ -22,7 +23,8 @@ from bot import limits
 from bot.config import Config, banned_words
 from bot.outbox import simulated
 from bot.protocol import text_reply
-from db import Database, dedupe, faults, messages, outbox, quota, users
+from db import Database, dedupe, faults, listings, messages, outbox, quota, users
+from db import limits as rate_limits
 from db.database import transaction
 from db.outbox import Message
 from handlers.context import PhotoStore
@@ -82,20 +84,76 @@ def compose(reply_text: str, waiting: list[Message]) -> tuple[str, list[int]]:
     return _joined([*blocks, reply_text]), shown
 
 
-def finish_reply(conn: Any, key: str, openid: str, reply_text: str,
-                 message: BaseMessage, now: float) -> tuple[str, str]:
-    """Compose, mark what was shown and store the reply in one transaction.
+@dataclass(frozen=True)
+class Opened:
+    claim: dedupe.Claim
+    session: dict[str, Any] | None = None  # loaded when this process acquired the message
+    rate: str = "ok"                       # the rate limit's verdict (db.limits.count)
 
-    Returns (plain XML, text). A crash before the commit leaves the pending
-    messages pending; after it, a retry gets this exact reply back.
+
+def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
+              window: tuple[str, float] | None, rate: tuple[float, int] | None) -> Opened:
+    """Claim the message and, when acquired, count it against the user's rate limit
+    ((window seconds, messages), or None), open the customer-service window and load
+    the session: one transaction, one trip to the database thread. Retries of a
+    message are never acquired, so they are not counted again."""
+    with transaction(conn):
+        claim = dedupe.claim_within(conn, key, openid, owner, now)
+        if claim.state != "acquired":
+            return Opened(claim)
+        verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"
+        if window is not None:
+            quota.register(conn, key, openid, window[0], window[1])
+        return Opened(claim, users.load_session(conn, openid, now), verdict)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """Everything a handled message leaves behind, written in one transaction."""
+    key: str
+    openid: str
+    reply_text: str
+    session: dict[str, Any] | None   # None: nothing to save (an error, an erased user)
+    views: tuple[int, ...]
+    entry: messages.LogEntry         # reply text and latency are filled in at commit
+    anonymous: bool
+    started: float                   # monotonic, for the latency
+
+
+def finish_reply(conn: Any, closing: Closing, message: BaseMessage, now: float) -> str:
+    """Compose the reply with pending messages, mark them shown, store the reply for
+    retries, save the session, count views and log the message: one transaction.
+
+    Returns the plain XML. A crash before the commit leaves the pending messages pending
+    and the message claimed (a retry takes over when the lease ends); after it, a retry
+    gets this exact reply back and the log has its line.
     """
     with transaction(conn):
-        waiting = outbox.pending_for(conn, openid) if reply_text else []
-        text, shown = compose(reply_text, waiting)
+        waiting = outbox.pending_for(conn, closing.openid) if closing.reply_text else []
+        text, shown = compose(closing.reply_text, waiting)
         plain = text_reply(message, text)
         outbox.mark_shown(conn, shown, now)
-        dedupe.finish(conn, key, plain)
-    return plain, text
+        dedupe.finish(conn, closing.key, plain)
+        if closing.session is not None:
+            users.save_session(conn, closing.openid, closing.session, now)
+        if closing.views:
+            listings.add_views(conn, closing.views)
+        latency_ms = int((time.monotonic() - closing.started) * 1000)
+        messages.record_within(conn, replace(closing.entry, reply=text, latency_ms=latency_ms),
+                               closing.anonymous)
+    return plain
+
+
+def close_late(conn: Any, closing: Closing, now: float) -> None:
+    """A late reply went to the outbox: save the session, count views, log the message."""
+    with transaction(conn):
+        if closing.session is not None:
+            users.save_session(conn, closing.openid, closing.session, now)
+        if closing.views:
+            listings.add_views(conn, closing.views)
+        latency_ms = int((time.monotonic() - closing.started) * 1000)
+        messages.record_within(conn, replace(closing.entry, latency_ms=latency_ms),
+                               closing.anonymous)
 
 
 def _understood(understanding: Understanding | None) -> dict[str, Any] | None:
@@ -104,6 +162,29 @@ def _understood(understanding: Understanding | None) -> dict[str, Any] | None:
         return None
     return {"intent": understanding.intent, "slots": understanding.slots,
             "flags": sorted(understanding.flags), "words": list(understanding.words)}
+
+
+UNDERSTOOD_CACHE = 16_384
+_understood_texts: OrderedDict[tuple[str, bool], Understanding] = OrderedDict()
+
+
+def understood_text(text: str, session: dict[str, Any]) -> Understanding:
+    """understand(), once per distinct text: buyers send the same few requests all day.
+
+    understand() is pure over the text and the lexicons loaded at start; of the session
+    it reads only whether a page of offers is showing (a bare 2 then chooses), so that
+    is part of the key. Each caller gets its own slots dict.
+    """
+    key = (text, bool(session.get("page")))
+    found = _understood_texts.get(key)
+    if found is None:
+        found = understand(text, session)
+        _understood_texts[key] = found
+        if len(_understood_texts) > UNDERSTOOD_CACHE:
+            _understood_texts.popitem(last=False)
+    else:
+        _understood_texts.move_to_end(key)
+    return replace(found, slots=dict(found.slots))
 
 
 HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
@@ -132,14 +213,18 @@ class Pipeline:
 
     async def respond(self, inbound: Inbound, message: BaseMessage, started: float) -> str:
         key = inbound.dedupe_key
-        claim = await self.db.run(dedupe.claim, key, inbound.openid, self.owner, time.time())
-        self.stats[claim.state] += 1
-        if claim.state == "done":
-            return claim.reply or ""
-        if claim.state == "busy":
+        limit = self.config.limits
+        rate = (limit.window_seconds, limit.messages) if limit.messages > 0 else None
+        opened = await self.db.run(open_turn, key, inbound.openid, self.owner, time.time(),
+                                   self._window(inbound), rate)
+        self.stats[opened.claim.state] += 1
+        if opened.claim.state == "done":
+            return opened.claim.reply or ""
+        if opened.claim.state == "busy":
             return await self._wait_for_other(key, started)
         faults.hit("after_claim")
-        return await self._run_leased(inbound, message, started)
+        return await self._run_leased(inbound, message, started, opened.session or {},
+                                      opened.rate)
 
     async def _wait_for_other(self, key: str, started: float) -> str:
         """A retry while the first attempt works: poll its row until the deadline."""
@@ -150,14 +235,14 @@ class Pipeline:
             await asyncio.sleep(POLL_SECONDS)
         return ""  # the first attempt still owns delivery
 
-    async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float) -> str:
+    async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float,
+                          session: dict[str, Any], verdict: str) -> str:
         key = inbound.dedupe_key
-        await self._open_window(inbound)
         renewer = self._spawn(self._renew(key))
-        work = asyncio.create_task(self._handle(inbound))
+        work = asyncio.create_task(self._handle(inbound, session, verdict))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
         try:
-            reply = await asyncio.wait_for(asyncio.shield(work), max(remaining, 0.0))
+            handled = await asyncio.wait_for(asyncio.shield(work), max(remaining, 0.0))
         except TimeoutError:
             await self.db.run(dedupe.finish, key, "")
             self.stats["deadline"] += 1
@@ -167,54 +252,52 @@ class Pipeline:
             return ""
         faults.hit("after_commit")
         try:
-            plain, text = await self.db.run(finish_reply, key, inbound.openid, reply.render(),
-                                            message, time.time())
+            reply, saved = handled
+            closing = self._closing(inbound, reply, reply.render(), saved, started, reply.outcome)
+            return await self.db.run(finish_reply, closing, message, time.time())
         finally:
             renewer.cancel()
-        await self._log(inbound, reply, text, started, reply.outcome)
-        return plain
 
     # -- handling ----------------------------------------------------------
 
-    async def _handle(self, inbound: Inbound) -> Reply:
+    async def _handle(self, inbound: Inbound, session: dict[str, Any],
+                      verdict: str) -> tuple[Reply, dict[str, Any] | None]:
+        """The reply, and the session to save (None after an error, an erasure or when
+        rate-limited)."""
         try:
-            if limited := await limits.rate_limited(self.db, self.config.limits, inbound):
-                return limited
-            session = await self.db.run(users.load_session, inbound.openid)
+            if limited := limits.reply_for(verdict):
+                return limited, None
             understanding = self._understand(inbound, session)
             turn = handlers.Turn(inbound, understanding, self.services, session, time.time())
             reply = await self.handle(turn)
             reply.understood = understanding
-            if not reply.erase_user:
-                await self.db.run(users.save_session, inbound.openid, turn.session)
-            return reply
+            return reply, None if reply.erase_user else turn.session
         except Exception:
             log.exception("handler failed for %s", describe(inbound))
-            return Reply(ERROR_TEXT, intent="error", outcome="error")
+            return Reply(ERROR_TEXT, intent="error", outcome="error"), None
 
     @staticmethod
     def _understand(inbound: Inbound, session: dict[str, Any]) -> Understanding:
         if inbound.kind in ("text", "voice") and inbound.text:
-            return understand(inbound.text, session)
+            return understood_text(inbound.text, session)
         return Understanding("event" if inbound.kind == "event" else "other")
 
-    async def _open_window(self, inbound: Inbound) -> None:
-        """A user message or trigger event lets customer-service messages out for a while."""
+    def _window(self, inbound: Inbound) -> tuple[str, float] | None:
+        """A user message or trigger event lets customer-service messages out for a while:
+        (kind, since), or None."""
         if not self.config.wechat.customer_service or simulated(inbound.openid):
-            return
+            return None
         if inbound.kind == "event" and not inbound.is_trigger_event:
-            return
-        kind = "event" if inbound.is_trigger_event else "message"
-        await self.db.run(quota.register, inbound.dedupe_key, inbound.openid, kind,
-                          float(inbound.created_at))
+            return None
+        return ("event" if inbound.is_trigger_event else "message", float(inbound.created_at))
 
     # -- past the deadline -------------------------------------------------
 
-    async def _finish_late(self, work: asyncio.Task[Reply], inbound: Inbound, started: float,
-                           renewer: asyncio.Task[Any]) -> None:
+    async def _finish_late(self, work: asyncio.Task[tuple[Reply, dict[str, Any] | None]],
+                           inbound: Inbound, started: float, renewer: asyncio.Task[Any]) -> None:
         """The reply is late: it leaves through the outbox, whatever channel that finds."""
         try:
-            reply = await work
+            reply, saved = await work
         finally:
             renewer.cancel()
         text = reply.render(outbox.MAX_TEXT_BYTES)
@@ -222,7 +305,8 @@ class Pipeline:
             await self.db.run(outbox.enqueue, "late_reply", inbound.openid, text,
                               f"late:{inbound.dedupe_key}")
             self.wake_outbox()
-        await self._log(inbound, reply, text, started, "deadline")
+        closing = self._closing(inbound, reply, text, saved, started, "deadline")
+        await self.db.run(close_late, closing, time.time())
 
     # -- plumbing ----------------------------------------------------------
 
@@ -232,15 +316,16 @@ class Pipeline:
             await asyncio.sleep(dedupe.LEASE_SECONDS / 3)
             await self.db.run(dedupe.renew, key, self.owner, time.time())
 
-    async def _log(self, inbound: Inbound, reply: Reply, text: str, started: float,
-                   outcome: str) -> None:
+    @staticmethod
+    def _closing(inbound: Inbound, reply: Reply, text: str, session: dict[str, Any] | None,
+                 started: float, outcome: str) -> Closing:
         entry = messages.LogEntry(
             openid=inbound.openid, msg_type=inbound.kind if inbound.kind != "event" else "event",
-            text=describe(inbound), intent=reply.intent, reply=text,
-            latency_ms=int((time.monotonic() - started) * 1000), outcome=outcome,
-            understood=_understood(reply.understood), offers=reply.offers,
+            text=describe(inbound), intent=reply.intent, reply=text, latency_ms=None,
+            outcome=outcome, understood=_understood(reply.understood), offers=reply.offers,
         )
-        await self.db.run(messages.record, entry, None, reply.erase_user)
+        return Closing(inbound.dedupe_key, inbound.openid, text, session, reply.views, entry,
+                       reply.erase_user, started)
 
     async def log_rejected(self, reason: str, started: float) -> None:
         entry = messages.LogEntry(None, "rejected", reason, None, None,

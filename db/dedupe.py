@@ -23,19 +23,26 @@ class Claim:
 def claim(conn: sqlite3.Connection, key: str, openid: str, owner: str, now: float) -> Claim:
     """Take the lease on key, or report the stored reply, or that another holds it."""
     with transaction(conn):
-        row = conn.execute("SELECT owner, lease_until, reply FROM dedupe WHERE key = ?",
-                           (key,)).fetchone()
-        if row is None:
-            conn.execute("INSERT INTO dedupe (key, openid, owner, lease_until, created_at)"
-                         " VALUES (?, ?, ?, ?, ?)", (key, openid, owner, now + LEASE_SECONDS, now))
-            return Claim("acquired")
-        if row["reply"] is not None:
-            return Claim("done", row["reply"])
-        if row["lease_until"] < now:
-            conn.execute("UPDATE dedupe SET owner = ?, lease_until = ? WHERE key = ?",
-                         (owner, now + LEASE_SECONDS, key))
-            return Claim("acquired")
-        return Claim("busy")
+        return claim_within(conn, key, openid, owner, now)
+
+
+def claim_within(conn: sqlite3.Connection, key: str, openid: str, owner: str,
+                 now: float) -> Claim:
+    """claim() inside the caller's write transaction (BEGIN IMMEDIATE: no other process
+    can claim the same key between the read and the write)."""
+    row = conn.execute("SELECT owner, lease_until, reply FROM dedupe WHERE key = ?",
+                       (key,)).fetchone()
+    if row is None:
+        conn.execute("INSERT INTO dedupe (key, openid, owner, lease_until, created_at)"
+                     " VALUES (?, ?, ?, ?, ?)", (key, openid, owner, now + LEASE_SECONDS, now))
+        return Claim("acquired")
+    if row["reply"] is not None:
+        return Claim("done", row["reply"])
+    if row["lease_until"] < now:
+        conn.execute("UPDATE dedupe SET owner = ?, lease_until = ? WHERE key = ?",
+                     (owner, now + LEASE_SECONDS, key))
+        return Claim("acquired")
+    return Claim("busy")
 
 
 def peek(conn: sqlite3.Connection, key: str) -> str | None:

@@ -373,6 +373,15 @@ def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int
     return {row[0]: row[1] for row in rows}
 
 
+def catalogue_version(conn: sqlite3.Connection) -> tuple[str, int]:
+    """(database file, a counter that every change to listings or sellers bumps in its
+    own transaction: schema v10 triggers; views excepted). Search results cached under
+    one value hold until it moves, in every process sharing the file."""
+    row = conn.execute("SELECT (SELECT file FROM pragma_database_list WHERE name = 'main'), n"
+                       " FROM catalogue_version WHERE id = 1").fetchone()
+    return row[0], row[1]
+
+
 def count_live(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM listings WHERE status = 'live'").fetchone()[0]
 

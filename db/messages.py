@@ -83,6 +83,11 @@ def record(conn: sqlite3.Connection, entry: LogEntry, at: float | None = None,
         return _write(conn, entry, at, anonymous, meta.secret(conn, "pseudonym_salt"))
 
 
+def record_within(conn: sqlite3.Connection, entry: LogEntry, anonymous: bool = False) -> int:
+    """record() inside the caller's transaction: a reply and its log line commit together."""
+    return _write(conn, entry, None, anonymous, meta.secret(conn, "pseudonym_salt"))
+
+
 def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, float]]) -> int:
     """Append entries stamped with their own times, in one transaction."""
     written = 0
@@ -134,10 +139,20 @@ def day_of(at: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(at))
 
 
-@lru_cache(maxsize=65_536)
 def searchable(text: str | None) -> str:
-    """Index terms of a message or reply; replies repeat a lot, so each is segmented once."""
-    return segment.index_text(_MARKUP.sub(" ", text)) if text else ""
+    """Index terms of a message or reply. Replies are made of a few thousand phrases
+    (titles, prices, places, sellers) in ever new mixes, so each whitespace-separated
+    chunk is segmented once; jieba never joins words across whitespace, so the terms
+    are those of the whole text."""
+    if not text:
+        return ""
+    chunks = _MARKUP.sub(" ", text).split()  # links differ per buyer: strip them first
+    return " ".join(terms for terms in map(_chunk_terms, chunks) if terms)
+
+
+@lru_cache(maxsize=65_536)
+def _chunk_terms(chunk: str) -> str:
+    return segment.index_text(chunk)
 
 
 def _who(salt: str, openid: str | None) -> str:

@@ -378,7 +378,32 @@ CREATE INDEX message_log_outcome ON message_log(outcome);
 CREATE INDEX message_log_intent_outcome ON message_log(intent, outcome);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10)
+# v11: a counter that every change to what search can return bumps, in the change's own
+# transaction; each process caches ranked inputs under it and sees a change at its next
+# message. Views are counted on every search and change nothing search returns.
+V11 = """
+CREATE TABLE catalogue_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT INTO catalogue_version (id, n) VALUES (1, 0);
+CREATE TRIGGER listings_insert_bumps AFTER INSERT ON listings
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+CREATE TRIGGER listings_delete_bumps AFTER DELETE ON listings
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+CREATE TRIGGER listings_update_bumps AFTER UPDATE OF
+    sku, seller_id, title, category, price_fen, unit, stock, origin, description, tags, status, created_at, updated_at, product, weight_factor, index_version, seller_no, photo, source, review, review_note
+    ON listings
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+CREATE TRIGGER sellers_insert_bumps AFTER INSERT ON sellers
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+CREATE TRIGGER sellers_update_bumps AFTER UPDATE ON sellers
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+CREATE TRIGGER sellers_delete_bumps AFTER DELETE ON sellers
+BEGIN UPDATE catalogue_version SET n = n + 1; END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -170,7 +170,8 @@ def issue_claim_codes(conn: sqlite3.Connection, now: float | None = None) -> lis
                                " VALUES (?, ?, ?) ON CONFLICT(code) DO NOTHING",
                                (_new_code(), row["id"], now)).rowcount == 0:
                 pass  # a collision: draw again
-    return [code for code in unclaimed_codes(conn) if code.seller_id in {r["id"] for r in waiting}]
+    new = {row["id"] for row in waiting}  # once: a 100,000-row import makes tens of thousands
+    return [code for code in unclaimed_codes(conn) if code.seller_id in new]
 
 
 def unclaimed_codes(conn: sqlite3.Connection) -> list[ClaimCode]:

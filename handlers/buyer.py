@@ -16,7 +16,7 @@ from handlers import links, ranking
 from handlers.common import OTHER
 from handlers.context import Turn
 from handlers.order_form import link_quantity
-from handlers.request import Request, Retrieved, retrieve
+from handlers.request import Request, Retrieved, retrieve_cached, retrieve_rankable
 from handlers.router import Router, intent_is
 from handlers.types import Reply
 from nlp.goods import origin_label, short_place
@@ -61,9 +61,7 @@ def offer_text(turn: Turn, number: int, offer: Offer) -> str:
 
 async def _retrieved(turn: Turn, request: Request,
                      exclude: tuple[int, ...] = ()) -> tuple[Retrieved, list[Candidate]]:
-    found = await turn.services.db.run(retrieve, request, exclude)
-    sellers = sorted({c.seller_id for c in found.candidates})
-    reliability = await turn.services.db.run(listings.reliability, sellers)
+    found, reliability = await turn.services.db.run(retrieve_rankable, request, exclude)
     day = time.strftime("%Y-%m-%d", time.localtime(turn.now))
     return found, ranking.rank(found.candidates, found.request.product,
                                found.request.attributes, reliability, turn.now,
@@ -93,12 +91,12 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
                                                                  outcome="no_match")
     # Later pages continue what was shown: the same product, when the named one sold out.
     _remember(turn, found.request, page, shown + [c.id for c in page])
-    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
     head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label())
             if found.sold_out else FOUND)
-    return Reply(head, items=items, tail=FOUND_TAIL, intent="search",
-                 offers=tuple(c.id for c in page))
+    shown_now = tuple(c.id for c in page)
+    return Reply(head, items=items, tail=FOUND_TAIL, intent="search", offers=shown_now,
+                 views=shown_now)
 
 
 async def _nothing(turn: Turn, request: Request) -> Reply:
@@ -176,7 +174,7 @@ async def search(turn: Turn) -> Reply:
 async def noun_alone(turn: Turn) -> Reply:
     """菱角: a noun alone that the lexicons lack is goods when sellers' titles have it."""
     request = Request.noun(turn.understanding.words[0])
-    found = await turn.services.db.run(retrieve, request)
+    found = await turn.services.db.run(retrieve_cached, request)
     if not found.candidates or found.request.written:
         return Reply(OTHER, intent="other")
     return await show(turn, request)
@@ -215,10 +213,10 @@ async def _cheaper(turn: Turn, previous: Request) -> Reply:
         yuan = f"¥{cheapest // 100}.{cheapest % 100:02d}"
         return Reply(NOT_CHEAPER.format(price=yuan), intent="refine", outcome="no_match")
     _remember(turn, previous, page, [c.id for c in page])
-    await turn.services.db.run(listings.add_views, [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine",
-                 offers=tuple(c.id for c in page))
+    shown_now = tuple(c.id for c in page)
+    return Reply(FOUND, items=items, tail=FOUND_TAIL, intent="refine", offers=shown_now,
+                 views=shown_now)
 
 
 @router.on(intent_is("choose"))

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from db.listings import Candidate
 
@@ -32,7 +33,7 @@ def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
     value = -candidate.bm25
     if product and candidate.product == product:
         value += weights.boost_product_match
-    text = candidate.title + json.loads(candidate.tags or "[]").__str__()
+    text = _attribute_text(candidate.title, candidate.tags)
     value += weights.boost_attribute * sum(1 for a in attributes if a in text)
     age_days = max(now - candidate.updated_at, 0) / 86400
     value += weights.boost_freshness * math.exp(-age_days / FRESH_DAYS)
@@ -41,6 +42,12 @@ def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
     if candidate.assisted:
         value += weights.boost_assisted
     return value
+
+
+@lru_cache(maxsize=65_536)
+def _attribute_text(title: str, tags: str | None) -> str:
+    """Where an attribute may show: the title and the tags (decoded once per listing text)."""
+    return title + json.loads(tags or "[]").__str__()
 
 
 def rank(candidates: Sequence[Candidate], product: str | None, attributes: Sequence[str],

@@ -6,6 +6,8 @@ can refine it, and it turns into a db SearchSpec.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -226,6 +228,69 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
                 return Retrieved(found, wider, sold_out=request.label())
         return Retrieved([], same, sold_out=request.label())
     return Retrieved([], request)
+
+
+class _RetrievalCache:
+    """What retrieve() found, per request and exclusions, for one catalogue version.
+
+    Many buyers send the same few requests; the candidates only change when a listing
+    or a seller does, and any such change bumps the catalogue version, which is read
+    in the same trip as the lookup. The version names the database file: one process
+    may hold several (the tests do). Entries are shared and must not be mutated.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], Retrieved] = OrderedDict()
+        self._version: tuple[str, int] | None = None
+        self._lock = threading.Lock()  # database threads share it
+
+    def get(self, version: tuple[str, int], key: tuple[Any, ...]) -> Retrieved | None:
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+                return None
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, version: tuple[str, int], key: tuple[Any, ...], found: Retrieved) -> None:
+        with self._lock:
+            if version != self._version:
+                return  # the catalogue moved while this was searched
+            self._entries[key] = found
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_CACHE = _RetrievalCache()
+
+
+def retrieve_cached(conn: sqlite3.Connection, request: Request,
+                    exclude: tuple[int, ...] = (), cap: int = 30) -> Retrieved:
+    """retrieve(), served from the cache while the catalogue is unchanged."""
+    # Read the version first: a change committed after it can only make the cached
+    # entry newer than its version, never older.
+    version = listings.catalogue_version(conn)
+    # repr, not dump(): asdict's deep copy cost more than the lookup saves. Equal reprs
+    # are equal requests; the same text always builds its slots in the same order.
+    key = (repr(request), exclude, cap)
+    found = _CACHE.get(version, key)
+    if found is None:
+        found = retrieve(conn, request, exclude, cap)
+        _CACHE.put(version, key, found)
+    return found
+
+
+def retrieve_rankable(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = ()
+                      ) -> tuple[Retrieved, dict[int, float]]:
+    """The candidates and their sellers' reliability: what ranking needs, in one trip.
+    Reliability follows orders, so it is read fresh every time."""
+    found = retrieve_cached(conn, request, exclude)
+    sellers = sorted({c.seller_id for c in found.candidates})
+    return found, listings.reliability(conn, sellers)
 
 
 def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],

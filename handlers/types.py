@@ -52,6 +52,7 @@ class Reply:
     outcome: str = "answered"
     erase_user: bool = False  # set by unsubscribe: the log keeps only a pseudonym
     offers: tuple[int, ...] = ()  # listing ids shown, in order, for the log
+    views: tuple[int, ...] = ()  # listings whose view count goes up with the reply's commit
     understood: Any = None  # the Understanding acted on; the pipeline sets it for the log
 
     def render(self, budget: int = MAX_REPLY_BYTES) -> str:

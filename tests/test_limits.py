@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot import wire
 from bot.config import ConfigError
-from bot.limits import TOO_FAST, server_options
+from bot.limits import TOO_FAST, CappedSite, server_options
 from bot.server import create_app
 from db import Database, limits, schema
 from tests.conftest import free_port, make_config, ready, seed, serve, start_bot, stop_bot
@@ -65,6 +65,8 @@ def test_limits_are_checked(tmp_path: Path) -> None:
         make_config(tmp_path, limits={"idle_seconds": 0})
     with pytest.raises(ConfigError):
         make_config(tmp_path, limits={"messages": -1})
+    with pytest.raises(ConfigError):
+        make_config(tmp_path, limits={"max_connections": 0})
 
 
 # -- slow and idle clients ---------------------------------------------------------------
@@ -132,6 +134,55 @@ async def test_slow_clients_are_cut_off_and_the_rest_still_served(tmp_path: Path
         assert max(latencies) < 2.0
     finally:
         stop.set()
+        await runner.cleanup()
+
+
+# -- the connection cap -----------------------------------------------------------------
+
+CAP = 3
+
+
+async def _get_healthz(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """One keep-alive GET /healthz on an open connection; the status line."""
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 5)
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    await asyncio.wait_for(reader.readexactly(2), 5)  # "ok"
+    return status
+
+
+async def test_connections_past_the_cap_get_503_and_the_admitted_keep_being_served(
+        tmp_path: Path) -> None:
+    config = make_config(tmp_path, safe=False, limits={"max_connections": CAP})
+    seed(config)
+    runner = web.AppRunner(create_app(config), **server_options(config))
+    await runner.setup()
+    site = CappedSite(runner, "127.0.0.1", 0, cap=CAP)
+    await site.start()
+    port = runner.addresses[0][1]
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(CAP)]
+    try:
+        for reader, writer in held:  # each answered once: admitted and now idle
+            assert (await _get_healthz(reader, writer)).startswith(b"HTTP/1.1 200")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        refused = await asyncio.wait_for(reader.read(), 5)  # the server closes it
+        writer.close()
+        assert refused.startswith(b"HTTP/1.1 503") and refused.endswith(b"busy")
+        for reader, writer in held:  # the admitted ones are still served
+            assert (await _get_healthz(reader, writer)).startswith(b"HTTP/1.1 200")
+        held.pop()[1].close()
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 5  # until the server has seen the close
+            while True:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200 or time.monotonic() > deadline:
+                        break
+        assert response.status == 200
+    finally:
+        for _, writer in held:
+            writer.close()
         await runner.cleanup()
 
 
