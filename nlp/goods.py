@@ -79,8 +79,50 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
     if found is None:
         return None
     product = lex.products[found]
+    if _contradicted(product, imported):
+        return None
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
                      elided)
+
+
+def _contradicted(product: str, imported: list[str]) -> bool:
+    """The listing's exported category arbitrates between a name's readings: a listing
+    exported only as fresh produce is no prepared goods of the same name (博罗 糯米糍 in
+    鲜果 is a lychee, not the snack), though it may be any other category's goods (柿饼 in
+    水果, 干辣椒 in 调味品: a category holds goods dried or kept as well)."""
+    lex = lexicon()
+    tops = tops_of(imported)
+    top = lex.category_of.get(product, "").partition("/")[0]
+    return bool(tops) and all(t in lex.fresh for t in tops) and top in lex.prepared
+
+
+def tops_of(imported: list[str]) -> list[str]:
+    """The listing's own top categories on our tree (virtual ones such as 年货 aside)."""
+    return [c for c in imported if c not in lexicon().virtual]
+
+
+def _category_headed(title: str, imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads whose head word ends in a category word (硒砂瓜: 瓜 is 瓜类) is
+    of that category, never a product its other characters suggest (砂 of 砂糖橘)."""
+    for run in _CJK_RUN.findall(title):
+        tokens = [t for t in segment.words(run) if not _is_noise(t)]
+        headed = _category_word_end(tokens[-1], imported) if tokens else None
+        if headed:
+            return [headed]
+    return []
+
+
+def _category_word_end(word: str, imported: list[str]) -> _RunGoods | None:
+    lex = lexicon()
+    for start in range(1, len(word)):
+        path = lex.categories.get(word[start:])
+        if path:
+            top = path.partition("/")[0]
+            tops = tops_of(imported)
+            if not tops or top in tops:
+                return _RunGoods(None, word, [], path)
+            return None
+    return None
 
 
 def _animal_meat(word: str) -> str | None:
@@ -146,6 +188,10 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
     tops = {c for c in imported if c not in lex.virtual}
     if not tops:
         return []
+    # A head word ending in a category word bounds the reading to it: 硒砂瓜 is a 瓜, so
+    # 砂 (of 砂糖橘) says nothing, while 网 of 蜜瓜 网纹 names 网纹瓜.
+    headed = _category_headed(title, imported)
+    within = headed[0].path if headed else ""
     named: set[str] = set()
     for run in _CJK_RUN.findall(title):
         tokens = [t for t in segment.words(run) if not _is_noise(t)]
@@ -156,7 +202,7 @@ def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods
                           and lex.category_of.get(p, "").partition("/")[0] in tops}
                 having = {p for p in having if not having & set(generics_of(p))}
                 if len(having) == 1:
-                    named |= having
+                    named |= {p for p in having if lex.category_of.get(p, "").startswith(within)}
     if len(named) != 1:
         return []
     product = named.pop()
@@ -174,6 +220,28 @@ def _described(title: str, description: str, imported: list[str]) -> list[_RunGo
     described = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(description))
                  if g and g.product and g.surface[-1] in heads]
     return described[:1]
+
+
+def _evidenced(category: str, tags: Sequence[str], description: str,
+               imported: list[str]) -> list[_RunGoods]:
+    """A title nothing reads (萧县 醉金香, a grape variety): the one product of the listing's
+    own category that its exported category and tags (水果/葡萄, a 葡萄 tag) or, asked
+    last, its description (巨峰葡萄的近亲) name says what the goods are."""
+    lex = lexicon()
+    if not tops_of(imported):
+        return []
+    named = [lex.products[w] for text in (category, *tags)
+             for w in segment.search_terms(simplified(text)) if w in lex.products]
+    if description:
+        named = [g.product for g in (_run_goods(run, imported)
+                                     for run in _CJK_RUN.findall(description)) if g and g.product]
+    fitting = list(dict.fromkeys(p for p in named if _fits(p, imported)
+                                 and lex.category_of.get(p)))
+    if len(fitting) != 1:
+        return []
+    product = fitting[0]
+    return [_RunGoods(product, product, _kinds(product, product, imported),
+                      lex.category_of.get(product))]
 
 
 def _product_ending(body: str, end: int, ends: set[int], shortest: int = 1) -> str | None:
@@ -289,11 +357,15 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _CJK_RUN.findall(title)) if g]
+    found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
     meat = _meat(title)
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
-        found = _by_distinctive_character(title, imported) or _described(
-            title, description, imported)
+        # The most specific evidence first: what the exported category or tags name, a
+        # character only one product has, a description naming goods of the title's head;
+        # only then the bare category a head word names (硒砂瓜: 瓜类).
+        found = _evidenced(category, tags, "", imported) or _by_distinctive_character(
+            title, imported) or _described(title, description, imported) or _category_headed(
+            title, imported) or _evidenced("", (), description, imported)
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
@@ -310,6 +382,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     for goods in found:
         if goods.product:
             terms.append(goods.product)
+        elif not goods.kinds and goods.path:  # a word headed by a category word (硒砂瓜)
+            terms.extend(reversed(goods.path.split("/")))
         terms.extend(goods.kinds)
     for product in [t for t in terms if t in lex.whole.values()]:
         terms.extend(lex.meat[k] for k, whole in lex.whole.items() if whole == product)
@@ -324,6 +398,29 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     own = {t for t in terms if t in tops}
     terms.extend(c for c in imported if c in lex.virtual or len(tops) == 1 or not own or c in own)
     return list(dict.fromkeys(terms))
+
+
+def _runs(title: str) -> list[str]:
+    """A title's runs, two runs a space splits read as one where the joined form names
+    goods across the space (六安 瓜片 is 六安瓜片; 赣南 脐橙 stays two runs, 脐橙 being
+    named within the second)."""
+    matches = list(_CJK_RUN.finditer(title))
+    runs: list[str] = []
+    i = 0
+    while i < len(matches):
+        run = matches[i].group()
+        if i + 1 < len(matches) and not title[matches[i].end():matches[i + 1].start()].strip():
+            after = matches[i + 1].group()
+            joined = run + after
+            name = _product_ending(joined, len(joined), {len(joined)}, len(after) + 1)
+            if name is not None and _product_ending(joined, len(joined), {len(joined)},
+                                                    len(after)) == name:
+                runs.append(joined)
+                i += 2
+                continue
+        runs.append(run)
+        i += 1
+    return runs
 
 
 def names_as_head(title: str, surfaces: Sequence[str]) -> bool:

@@ -111,6 +111,8 @@ class Lexicon:
     category_of: dict[str, str] = field(default_factory=dict)   # canonical -> "top/sub"
     categories: dict[str, str] = field(default_factory=dict)    # word -> category path
     virtual: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fresh: frozenset[str] = frozenset()     # tops of produce as grown (水果, 肉类 …)
+    prepared: frozenset[str] = frozenset()  # tops of goods made from it (加工食品, 酒水 …)
     specialties: dict[str, Specialty] = field(default_factory=dict)
     surfaces: dict[str, set[str]] = field(default_factory=dict)  # canonical -> surfaces
     regions: dict[str, list[Region]] = field(default_factory=dict)
@@ -186,6 +188,7 @@ def _read_categories(lex: Lexicon) -> None:
     data = table("categories.json")
     lex.categories.update(data["aliases"])
     lex.virtual = {name: tuple(parts) for name, parts in data["virtual"].items()}
+    lex.fresh, lex.prepared = frozenset(data["fresh"]), frozenset(data["prepared"])
     for name in lex.virtual:
         lex.categories.setdefault(name, name)
 

@@ -13,7 +13,10 @@ FILLERS = ("就是说", "我想想", "那个", "这个", "嗯嗯", "嗯", "呃",
 _OBJECT_VERBS = "要买拿来选看就是"
 _WHOLE_MESSAGE_KEEP = {"嗯", "好", "嗯嗯", "好的", "啊"}
 _FILLER_RE = re.compile("|".join(FILLERS))
-_RUN = re.compile(r"(\D)\1{2,}")
+_RUN = re.compile(r"([^\da-z])\1{2,}")
+# Latin runs collapse only from four letters, so an order code such as JJJXW3 stays whole
+# while aaaa… (which latin look-ups would read letter by letter) does not.
+_LATIN_RUN = re.compile(r"([a-z])\1{3,}")
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"(?:[，。！？、；：,!?;:…~～·「」『』“”‘’\"'()（）【】\[\]<>《》]|(?<!\d)\.|\.(?!\d))+")
 
@@ -46,13 +49,13 @@ def normalise(text: str) -> str:
     """Simplified Chinese, half-width, lower case, no emoji or fillers, runs collapsed.
 
     Punctuation becomes a single comma so clause boundaries survive; digits are never
-    touched (100斤 stays 100斤).
+    collapsed (100斤 stays 100斤), nor latin runs of three (an order code JJJXW3).
     """
     text = text[:MAX_CHARS]
     text = unicodedata.normalize("NFKC", text)
     text = simplified(text).lower()
     text = "".join(" " if _is_symbol(char) else char for char in text)
-    text = _RUN.sub(r"\1", text)
+    text = _LATIN_RUN.sub(r"\1", _RUN.sub(r"\1", text))
     text = strip_fillers(text)
     text = _PUNCT.sub(",", text)
     text = _SPACES.sub(" ", text)

@@ -220,6 +220,23 @@ def _read_elided(words: list[str], found: _Found, text: str) -> None:
                 return
 
 
+def _bind_attribute_characters(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
+    """硒砂瓜: one character of an attribute's wording (硒 of 富硒) that jieba cut from the
+    name the buyer wrote it onto is part of that name, not a condition of its own."""
+    for position, word in enumerate(words[:-1]):
+        attribute = lex.attributes.get(word) if len(word) == 1 else None
+        after = words[position + 1]
+        if attribute is None or attribute not in found.attributes:
+            continue
+        qualifier = next((q for q in found.qualifiers if q.startswith(after)), None)
+        if qualifier is None or word + qualifier not in text:
+            continue
+        found.qualifiers[found.qualifiers.index(qualifier)] = word + qualifier
+        if not any(lex.attributes.get(w) == attribute for w in words if w != word):
+            found.attributes.remove(attribute)
+        return
+
+
 def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
     """When nothing else names goods, the first unknown word that reads as goods does. A
     head of one character jieba cut from its modifier is read with it (青皮 / 芒 is 青皮芒)."""
@@ -695,6 +712,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
             _homophone_region(words, found, lex)
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
+    _bind_attribute_characters(words, found, lex, nums.rest)
     if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
         found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
     intent, flags = _decide(norm, found, nums, index, context)

@@ -486,3 +486,45 @@ def test_a_specialty_sold_out_widens_to_the_product_its_sub_category_is_named_af
     assert widened("六安瓜片") == ["绿茶"]  # in 茶叶/绿茶, with no generic of its own
     assert widened("夏橙") == ["橙子"]      # its generic comes first
     assert widened("绿茶") == []
+
+
+def test_a_title_word_ending_in_a_category_word_bounds_the_fallback_readings() -> None:
+    from nlp.goods import goods_terms
+    terms = goods_terms("中卫 硒砂瓜 2个", "鲜果")
+    assert {"瓜类", "水果"} <= set(terms) and "橘子" not in terms and "砂糖橘" not in terms
+    assert "网纹瓜" in goods_terms("民勤蜜瓜 网纹 2个装", "生鲜水果")
+
+
+def test_a_title_nothing_reads_takes_the_product_its_tags_category_or_description_name() -> None:
+    from nlp.goods import goods_terms
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "鲜果", ["当季", "葡萄"])
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "水果/葡萄")
+    assert "葡萄" in goods_terms("夏邑 醉金红 5斤", "鲜果", [], "夏邑的葡萄，颗粒饱满")
+    assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", [], "颗粒饱满")
+    # two products named: no guess
+    assert "葡萄" not in goods_terms("夏邑 醉金红 5斤", "鲜果", ["葡萄", "苹果"])
+
+
+def test_the_exported_category_arbitrates_a_name_the_lexicon_files_as_prepared_goods() -> None:
+    from nlp.goods import goods_terms
+    assert "豆制品" not in goods_terms("增城 糯米糍 3斤", "鲜果")
+    assert "糯米糍" in goods_terms("糯米糍 10个", "休闲零食")
+    assert "柿饼" in goods_terms("富平 柿饼 1斤", "生鲜水果")  # dried goods: any category
+
+
+def test_two_runs_a_space_splits_are_read_as_one_where_the_joined_form_is_a_name() -> None:
+    from nlp.goods import goods_terms
+    assert "六安瓜片" in goods_terms("六安 瓜片 250g", "茗茶")
+    assert goods_terms("赣南 脐橙 10斤", "水果")[0] == "赣南脐橙"
+
+
+def test_an_attribute_character_written_onto_a_name_is_part_of_the_name() -> None:
+    reading = understand("有没有硒砂瓜")
+    assert reading.qualifiers == ("硒砂瓜",) and "attributes" not in reading.slots
+    assert understand("富硒大米").slots["attributes"] == ["富硒"]
+
+
+def test_an_order_code_with_a_run_of_one_letter_stays_whole() -> None:
+    from nlp.normalize import normalise
+    assert normalise("确认订单 JJJXW3") == "确认订单 jjjxw3"
+    assert normalise("好好好好") == "好"

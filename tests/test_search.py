@@ -423,7 +423,17 @@ def test_seventh_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     from handlers.search_eval import summary
 
     figures = summary(_run_held_out(HELD_OUT / "seventh", tmp_path, 50, 120, 30))
-    assert figures["hit@3"] >= 0.88 and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= 0.89 and figures["correct_none"] >= 0.99  # 0.900 after round 6
+    assert figures["violating_queries"] == 0
+
+
+def test_eighth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
+    """Written after the sixth round of mechanisms and run once (tests/data/heldout/README.md):
+    a regression guard just below its first-run figures (hit@3 0.881, correct-none 1.000)."""
+    from handlers.search_eval import summary
+
+    figures = summary(_run_held_out(HELD_OUT / "eighth", tmp_path, 50, 120, 30))
+    assert figures["hit@3"] >= 0.87 and figures["correct_none"] >= 0.99
     assert figures["violating_queries"] == 0
 
 
