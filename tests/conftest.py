@@ -3,11 +3,13 @@ and messages built, signed and sealed as WeChat sends them."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,3 +155,18 @@ async def ready(session: aiohttp.ClientSession, port: int, limit: float = 30.0) 
             pass
         assert loop.time() < give_up, "server never became ready"
         await asyncio.sleep(0.1)
+
+
+def cpu_seconds(work: Callable[[], object]) -> float:
+    """CPU time this thread spends on work(): other processes on a 2-core machine do not
+    count, and neither does a full garbage collection of the whole suite's heap that
+    work() happens to trigger (held off while it runs)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.thread_time()
+        work()
+        return time.thread_time() - started
+    finally:
+        if collecting:
+            gc.enable()
