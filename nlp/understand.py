@@ -6,6 +6,7 @@ The schema and examples are in nlp/README.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from decimal import Decimal
@@ -403,45 +404,44 @@ def _corrected(found: _Found, canonical: str, window: str) -> None:
 _RARE_WORD = 5
 
 
-def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
-    """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
+def _typo_windows(text: str, lex: Lexicon) -> Iterator[str]:
+    """Where a typo may hide: windows of 4, 3, then 2 characters of each Chinese run that
+    are rare as words, name no region, and cut no word the run holds."""
     for run in _CJK_RUN.findall(text):
         cuts = _inside_words(run)
         for size in (4, 3, 2):
             for start in range(len(run) - size + 1):
                 window = run[start:start + size]
-                if (segment.frequency(window) > _RARE_WORD or window in lex.regions
+                if not (segment.frequency(window) > _RARE_WORD or window in lex.regions
                         or _cuts(cuts, start, start + size)):
-                    continue
-                candidates = [c for c in shapes.lookalike_products(window)
-                              if _keeps_known_words(window, c, lex)]
-                if candidates:
-                    # Every candidate looks alike: the word people write most often is the
-                    # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
-                    best = max(candidates, key=lambda c: (segment.frequency(c),
-                                                          shapes.closeness_in(window, c)))
-                    _corrected(found, lex.products[best], window)
-                    return
+                    yield window
+
+
+def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
+    """Typos of shape (形近字): 猕猴挑 → 猕猴桃, 木茸 → 木耳, 荔技 → 荔枝."""
+    for window in _typo_windows(text, lex):
+        candidates = [c for c in shapes.lookalike_products(window)
+                      if _keeps_known_words(window, c, lex)]
+        if candidates:
+            # Every candidate looks alike: the word people write most often is the
+            # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
+            best = max(candidates, key=lambda c: (segment.frequency(c),
+                                                  shapes.closeness_in(window, c)))
+            _corrected(found, lex.products[best], window)
+            return
 
 
 def _correct_fuzzy_sound(text: str, found: _Found, lex: Lexicon) -> None:
     """Sounds many speakers merge (党生 for 党参: sheng and shen; 洋冲 for 洋葱: chong and
     cong): a rare window one character from a product name, that character said alike
     once merged sounds fold together (nlp.lexicon.fuzzy_syllable), one product only."""
-    for run in _CJK_RUN.findall(text):
-        cuts = _inside_words(run)
-        for size in (4, 3, 2):
-            for start in range(len(run) - size + 1):
-                window = run[start:start + size]
-                if (segment.frequency(window) > _RARE_WORD or window in lex.regions
-                        or _cuts(cuts, start, start + size)):
-                    continue
-                candidates = {surface for position, surface in shapes.one_apart(window)
-                              if _sounds_alike(window[position], surface, position)
-                              and _keeps_known_words(window, surface, lex)}
-                if len({lex.products[c] for c in candidates}) == 1:
-                    _corrected(found, lex.products[candidates.pop()], window)
-                    return
+    for window in _typo_windows(text, lex):
+        candidates = {surface for position, surface in shapes.one_apart(window)
+                      if _sounds_alike(window[position], surface, position)
+                      and _keeps_known_words(window, surface, lex)}
+        if len({lex.products[c] for c in candidates}) == 1:
+            _corrected(found, lex.products[candidates.pop()], window)
+            return
 
 
 def _sounds_alike(char: str, surface: str, position: int) -> bool:
