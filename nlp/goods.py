@@ -342,11 +342,32 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
     for text in (category, *tags):
         text = text.strip()
         pieces = [text] if text in lex.categories else segment.search_terms(text)
-        for word in pieces:
-            path = lex.categories.get(word)
-            if path and word not in lex.products:
-                found.append(path.partition("/")[0])
+        read = [lex.categories[w].partition("/")[0] for w in pieces
+                if w in lex.categories and w not in lex.products]
+        # Another platform's name our tree lacks is read by its head (茗茶 is a 茶, 中外名酒
+        # a 酒, 禽肉蛋品 肉 and 蛋): only when no piece of it is a category word of ours.
+        found.extend(read or [top for w in pieces for top in [_category_by_head(w)] if top])
     return list(dict.fromkeys(found))
+
+
+_GENERIC_SUFFIXES = ("制品", "产品", "类", "品")  # 蛋品, 酒类: the head is before them
+
+
+def _category_by_head(word: str) -> str | None:
+    """The top category a word the tree lacks is headed by: its longest ending that is a
+    category word, bare or with 类 (蛋 → 蛋类), after a generic suffix (品, 类) is dropped.
+    A product name is left to the product reading (黑茶 names goods, not a category)."""
+    lex = lexicon()
+    if word in lex.products:
+        return None
+    root = next((word[:-len(s)] for s in _GENERIC_SUFFIXES
+                 if word.endswith(s) and len(word) > len(s)), word)
+    for start in range(len(root)):
+        for name in (root[start:], root[start:] + "类"):
+            path = lex.categories.get(name)
+            if path and name not in lex.products:
+                return path.partition("/")[0]
+    return None
 
 
 def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),

@@ -434,6 +434,21 @@ def test_a_listings_own_category_and_tags_map_onto_our_tree() -> None:
     assert "水果" in goods_terms("文昌椰青 9个装", "生鲜水果")
 
 
+def test_an_exported_category_our_tree_lacks_is_read_by_its_head() -> None:
+    """Another platform's names (茗茶, 中外名酒, 禽肉蛋品) map by the category word they end in,
+    a generic suffix (品, 类) dropped; a name one of whose pieces we know keeps that reading."""
+    from nlp.goods import goods_terms, imported_categories
+    assert imported_categories("茗茶") == ["茶叶"]
+    assert imported_categories("中外名酒") == ["酒水"]
+    assert imported_categories("酒类") == ["酒水"]
+    assert set(imported_categories("禽肉蛋品")) == {"肉类", "禽蛋"}
+    assert imported_categories("南北干货") == ["干货"]  # a known piece: no head reading
+    assert imported_categories("礼盒") == []             # no category word at all
+    assert imported_categories("黑茶") == []             # a product, left to the product reading
+    assert "茶叶" in goods_terms("保靖 黄金茶 100g 特级", "茗茶")
+    assert "茶叶" not in goods_terms("保靖 黄金茶 100g 特级", "精品礼盒")
+
+
 def test_a_title_nothing_reads_takes_the_one_product_of_its_category_sharing_a_character() -> None:
     from nlp.goods import goods_terms
     assert "椰子" in goods_terms("文昌椰青 9个装 开口器", "生鲜水果")  # 椰: only 椰子 among fruit

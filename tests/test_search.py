@@ -433,7 +433,7 @@ def test_eighth_set_keeps_its_first_run_figures(tmp_path: Path) -> None:
     from handlers.search_eval import summary
 
     figures = summary(_run_held_out(HELD_OUT / "eighth", tmp_path, 50, 120, 30))
-    assert figures["hit@3"] >= 0.87 and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= 0.90 and figures["correct_none"] >= 0.99  # 0.907 after round 7
     assert figures["violating_queries"] == 0
 
 
