@@ -51,6 +51,8 @@ class WechatConfig:
 @dataclass(frozen=True)
 class DbConfig:
     path: str = "data/nonghuo.db"
+    # Log lines and view counts wait at most this long to be written, in one batch.
+    log_flush_seconds: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,8 @@ def from_mapping(data: dict[str, Any], env: dict[str, str] | None = None, demo: 
     banned = config.listings.banned_words_file
     if banned and not Path(banned).is_file():
         raise ConfigError(f"listings.banned_words_file: {banned} is not a readable file")
+    if not 0 < config.db.log_flush_seconds <= 60:
+        raise ConfigError("db.log_flush_seconds: must be above 0 and at most 60")
     if config.deadline.seconds <= 0:
         raise ConfigError("deadline.seconds: must be positive")
     for key in ("link_days", "confirm_hours", "complete_days"):

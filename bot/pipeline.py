@@ -1,5 +1,5 @@
 """The middleware around the handlers: de-duplication, the reply deadline, the
-outbox's pending messages in replies, and the message log.
+outbox's pending messages in replies, and the message log (through bot.logbook).
 
 respond() returns the plain reply XML ('' means answer `success`).
 """
@@ -21,9 +21,10 @@ from wechatpy.messages import BaseMessage
 import handlers
 from bot import limits
 from bot.config import Config, banned_words
+from bot.logbook import LogBook
 from bot.outbox import simulated
 from bot.protocol import text_reply
-from db import Database, dedupe, faults, listings, messages, outbox, quota, users
+from db import Database, dedupe, faults, messages, outbox, quota, users
 from db import limits as rate_limits
 from db.database import transaction
 from db.outbox import Message
@@ -126,24 +127,26 @@ def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
 
 @dataclass(frozen=True)
 class Closing:
-    """Everything a handled message leaves behind, written in one transaction."""
+    """Everything a handled message leaves behind: the reply's transaction, then its
+    log line and views through the log book."""
     key: str
     openid: str
     reply_text: str
     session: dict[str, Any] | None   # None: nothing to save (an error, an erased user)
     views: tuple[int, ...]
-    entry: messages.LogEntry         # reply text and latency are filled in at commit
+    entry: messages.LogEntry         # reply text and latency are filled in when logged
     anonymous: bool
     started: float                   # monotonic, for the latency
 
 
-def finish_reply(conn: Any, closing: Closing, message: BaseMessage, now: float) -> str:
+def finish_reply(conn: Any, closing: Closing, message: BaseMessage,
+                 now: float) -> tuple[str, str]:
     """Compose the reply with pending messages, mark them shown, store the reply for
-    retries, save the session, count views and log the message: one transaction.
+    retries and save the session: one transaction. Returns the plain XML and the text.
 
-    Returns the plain XML. A crash before the commit leaves the pending messages pending
-    and the message claimed (a retry takes over when the lease ends); after it, a retry
-    gets this exact reply back and the log has its line.
+    A crash before the commit leaves the pending messages pending and the message
+    claimed (a retry takes over when the lease ends); after it, a retry gets this exact
+    reply back. The log line follows through the log book.
     """
     with transaction(conn):
         waiting = outbox.pending_for(conn, closing.openid) if closing.reply_text else []
@@ -153,24 +156,14 @@ def finish_reply(conn: Any, closing: Closing, message: BaseMessage, now: float) 
         dedupe.finish(conn, closing.key, plain)
         if closing.session is not None:
             users.save_session(conn, closing.openid, closing.session, now)
-        if closing.views:
-            listings.add_views(conn, closing.views)
-        latency_ms = int((time.monotonic() - closing.started) * 1000)
-        messages.record_within(conn, replace(closing.entry, reply=text, latency_ms=latency_ms),
-                               closing.anonymous)
-    return plain
+    return plain, text
 
 
-def close_late(conn: Any, closing: Closing, now: float) -> None:
-    """A late reply went to the outbox: save the session, count views, log the message."""
-    with transaction(conn):
-        if closing.session is not None:
+def save_session(conn: Any, closing: Closing, now: float) -> None:
+    """A late reply went to the outbox: its session is saved as a reply's would be."""
+    if closing.session is not None:
+        with transaction(conn):
             users.save_session(conn, closing.openid, closing.session, now)
-        if closing.views:
-            listings.add_views(conn, closing.views)
-        latency_ms = int((time.monotonic() - closing.started) * 1000)
-        messages.record_within(conn, replace(closing.entry, latency_ms=latency_ms),
-                               closing.anonymous)
 
 
 def _understood(understanding: Understanding | None) -> dict[str, Any] | None:
@@ -213,6 +206,7 @@ class Pipeline:
                  photos: PhotoStore | None = None) -> None:
         self.config = config
         self.db = db
+        self.logbook = LogBook(db, config.db.log_flush_seconds)
         self.handle = handle
         # How each delivery was resolved (acquired, done, busy, deadline): for operators and tests.
         self.stats: Counter[str] = Counter()
@@ -271,7 +265,9 @@ class Pipeline:
         try:
             reply, saved = handled
             closing = self._closing(inbound, reply, reply.render(), saved, started, reply.outcome)
-            return await self.db.run(finish_reply, closing, message, time.time())
+            plain, text = await self.db.run(finish_reply, closing, message, time.time())
+            self._log(closing, text)
+            return plain
         finally:
             renewer.cancel()
 
@@ -323,7 +319,8 @@ class Pipeline:
                               f"late:{inbound.dedupe_key}")
             self.wake_outbox()
         closing = self._closing(inbound, reply, text, saved, started, "deadline")
-        await self.db.run(close_late, closing, time.time())
+        await self.db.run(save_session, closing, time.time())
+        self._log(closing, text)
 
     # -- plumbing ----------------------------------------------------------
 
@@ -344,10 +341,14 @@ class Pipeline:
         return Closing(inbound.dedupe_key, inbound.openid, text, session, reply.views, entry,
                        reply.erase_user, started)
 
-    async def log_rejected(self, reason: str, started: float) -> None:
-        entry = messages.LogEntry(None, "rejected", reason, None, None,
-                                  int((time.monotonic() - started) * 1000), "rejected")
-        await self.db.run(messages.record, entry)
+    def _log(self, closing: Closing, text: str) -> None:
+        latency_ms = int((time.monotonic() - closing.started) * 1000)
+        self.logbook.add(replace(closing.entry, reply=text, latency_ms=latency_ms),
+                         closing.anonymous, closing.views)
+
+    def log_rejected(self, reason: str, started: float) -> None:
+        self.logbook.add(messages.LogEntry(None, "rejected", reason, None, None,
+                                           int((time.monotonic() - started) * 1000), "rejected"))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -361,3 +362,4 @@ class Pipeline:
             await asyncio.wait(list(self._late), timeout=timeout)
         for task in list(self._background):
             task.cancel()
+        await self.logbook.close()

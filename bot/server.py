@@ -20,7 +20,7 @@ from bot.protocol import MAX_BODY_BYTES, Rejected
 from bot.state import STATE, AppState
 from bot.wechat_api import WeChatAPI
 import web as web_pages
-from db import Database, dedupe, limits, listings, messages, quota, schema
+from db import Database, dedupe, limits, listings, messages, quota, schema, users
 from db.catalogue import read as read_catalogue
 from handlers.notices import notify_restocks
 from handlers.order import close_due as close_due_orders
@@ -121,6 +121,7 @@ async def housekeep(state: AppState) -> None:
     await state.db.run(dedupe.prune, time.time())
     await state.db.run(quota.prune, time.time())
     await state.db.run(limits.prune, time.time(), state.config.limits.window_seconds)
+    await state.db.run(users.prune_erasures, time.time())
     await close_due_orders(state.pipeline.services)  # may restock: before restock alerts
     await notify_restocks(state.pipeline.services)
 
@@ -196,7 +197,7 @@ async def deliver(state: AppState, query: dict[str, str], body: bytes,
         message = protocol.parse(envelope.xml)
     except Rejected as exc:
         if exc.status == 400:
-            await state.pipeline.log_rejected(exc.reason, started)
+            state.pipeline.log_rejected(exc.reason, started)
         return exc.status, STATUS_TEXT[exc.status]
     inbound = protocol.to_inbound(message)
     if inbound is None:

@@ -7,8 +7,8 @@ import secrets
 import sqlite3
 import time
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
-from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -514,10 +514,11 @@ def take_stock(conn: sqlite3.Connection, listing_id: int, quantity: int,
     return True
 
 
-def add_views(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> None:
-    """Buyers were shown these offers."""
-    conn.executemany("UPDATE listings SET views = views + 1 WHERE id = ?",
-                     [(listing_id,) for listing_id in listing_ids])
+def add_view_counts(conn: sqlite3.Connection, counts: Mapping[int, int]) -> None:
+    """Buyers were shown each listing this many more times; in id order, so the pages
+    are visited once each."""
+    conn.executemany("UPDATE listings SET views = views + ? WHERE id = ?",
+                     [(n, listing_id) for listing_id, n in sorted(counts.items())])
 
 
 def photo_url(conn: sqlite3.Connection, listing_id: int) -> str | None:

@@ -83,9 +83,26 @@ def record(conn: sqlite3.Connection, entry: LogEntry, at: float | None = None,
         return _write(conn, entry, at, anonymous, meta.secret(conn, "pseudonym_salt"))
 
 
-def record_within(conn: sqlite3.Connection, entry: LogEntry, anonymous: bool = False) -> int:
-    """record() inside the caller's transaction: a reply and its log line commit together."""
-    return _write(conn, entry, None, anonymous, meta.secret(conn, "pseudonym_salt"))
+def record_live(conn: sqlite3.Connection,
+                entries: Iterable[tuple[LogEntry, float, bool]]) -> int:
+    """Append live entries (entry, when it was answered, anonymous) inside the caller's
+    transaction, in order: the server's batched log writer (bot.logbook). Each `at` is
+    kept unless a row already stored is newer, so ids stay in time order."""
+    salt = meta.secret(conn, "pseudonym_salt")
+    written = 0
+    for entry, at, anonymous in entries:
+        anonymous = anonymous or _erased_since(conn, salt, entry.openid, at)
+        _write(conn, entry, at, anonymous, salt, live=True)
+        written += 1
+    return written
+
+
+def _erased_since(conn: sqlite3.Connection, salt: str, openid: str | None, at: float) -> bool:
+    """The user was erased after this line was answered: it is written under the pseudonym."""
+    if not openid or openid.startswith(users.PSEUDONYM_PREFIX):
+        return False
+    erased = users.erased_at(conn, users.alias(salt, openid))
+    return erased is not None and at <= erased
 
 
 def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, float]]) -> int:
@@ -100,10 +117,12 @@ def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, floa
 
 
 def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymous: bool,
-           salt: str) -> int:
+           salt: str, live: bool = False) -> int:
     openid = users.alias(salt, entry.openid) if anonymous and entry.openid else entry.openid
-    # Live entries: never earlier than the newest row (threads race between clock and insert).
-    stamp = "max(:at, coalesce((SELECT max(at) FROM message_log), 0))" if at is None else ":at"
+    # Live entries: never earlier than the newest row (threads and processes race between
+    # clock and insert).
+    live = live or at is None
+    stamp = "max(:at, coalesce((SELECT max(at) FROM message_log), 0))" if live else ":at"
     row = conn.execute(
         "INSERT INTO message_log (at, openid, msg_type, text, intent, reply, latency_ms, outcome,"
         f" understood, offers) VALUES ({stamp}, :openid, :msg_type, :text, :intent, :reply,"

@@ -403,7 +403,18 @@ CREATE TRIGGER sellers_delete_bumps AFTER DELETE ON sellers
 BEGIN UPDATE catalogue_version SET n = n + 1; END;
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11)
+# v12: erasures. The log is written in batches after each reply (bot.logbook), so a
+# user's last lines may reach the table after their erasure ran; the erasure's pseudonym
+# and time stay here a while, and a line answered before that time is written under the
+# pseudonym. Only the salted pseudonym is kept, never the openid.
+V12 = """
+CREATE TABLE erasures (
+    alias TEXT PRIMARY KEY,
+    at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -73,13 +73,34 @@ _ERASE = (
 )
 
 
-def erase(conn: sqlite3.Connection, openid: str) -> str:
-    """Delete everything keyed to the openid and pseudonymise its log; returns the pseudonym."""
+# Log lines wait at most db.log_flush_seconds (≤ 60 s) for the batch writer; an erasure
+# is remembered well past that, then forgotten.
+ERASURE_KEPT_SECONDS = 3600
+
+
+def erase(conn: sqlite3.Connection, openid: str, now: float | None = None) -> str:
+    """Delete everything keyed to the openid and pseudonymise its log; returns the
+    pseudonym. Lines of this user still on their way to the log are pseudonymised when
+    written (erased_at)."""
+    now = time.time() if now is None else now
     with transaction(conn):
         alias = pseudonym(conn, openid)
         for statement in _ERASE:
             conn.execute(statement, (openid,))
-        outbox.erase_user(conn, openid, alias, time.time())
+        conn.execute("INSERT INTO erasures (alias, at) VALUES (?, ?)"
+                     " ON CONFLICT(alias) DO UPDATE SET at = excluded.at", (alias, now))
+        outbox.erase_user(conn, openid, alias, now)
         conn.execute("UPDATE message_log SET openid = ? WHERE openid = ?", (alias, openid))
-        orders.erase_buyer(conn, openid, alias, time.time())
+        orders.erase_buyer(conn, openid, alias, now)
     return alias
+
+
+def erased_at(conn: sqlite3.Connection, alias: str) -> float | None:
+    """When the user behind this pseudonym was erased, if lately."""
+    row = conn.execute("SELECT at FROM erasures WHERE alias = ?", (alias,)).fetchone()
+    return None if row is None else row[0]
+
+
+def prune_erasures(conn: sqlite3.Connection, now: float) -> None:
+    with transaction(conn):
+        conn.execute("DELETE FROM erasures WHERE at < ?", (now - ERASURE_KEPT_SECONDS,))

@@ -90,6 +90,12 @@ class Bot:
         reply = await self.send_xml(wire.text_xml(openid, text, msg_id), openid)
         return reply.get("Content", "")
 
+    async def log_rows(self, sql: str, *params: Any) -> list[Any]:
+        """db_rows() once the log book has written the lines it holds: the message log
+        and view counts are written in batches, after the reply."""
+        await self.state.pipeline.logbook.flush()
+        return self.db_rows(sql, *params)
+
     def db_rows(self, sql: str, *params: Any) -> list[Any]:
         db = Database(self.config.db.path)
         try:

@@ -105,7 +105,7 @@ async def test_switching_user_shows_a_separate_conversation(browser: Browser, de
     await shot(page, "simulator-second-user")
     await page.select_option("#user-select", "sim_alice")
     await expect(page.locator(".bubble.user")).to_have_text(["我想买木耳"])
-    assert demo.db_rows("SELECT DISTINCT openid FROM message_log ORDER BY openid") == [
+    assert await demo.log_rows("SELECT DISTINCT openid FROM message_log ORDER BY openid") == [
         ("sim_alice",), ("sim_bob",)]
 
 

@@ -42,7 +42,7 @@ async def test_unknown_product_gets_an_honest_none_and_is_recorded(bot) -> None:
     assert "<a href" not in reply
     rows = bot.db_rows("SELECT openid, product FROM unmet_demand")
     assert rows == [("buyer_2", "榴莲")]
-    outcomes = bot.db_rows("SELECT outcome, intent FROM message_log WHERE openid = 'buyer_2'")
+    outcomes = await bot.log_rows("SELECT outcome, intent FROM message_log WHERE openid = 'buyer_2'")
     assert outcomes == [("no_match", "search")]
 
 
@@ -58,7 +58,7 @@ async def test_fts_syntax_in_buyer_text_is_only_text(bot) -> None:
                  "脐橙 NOT 大米", "^脐橙", "title:脐橙", "脐橙 -大米 +米"]:
         reply = await bot.say(text)
         assert reply, text
-    statuses = bot.db_rows("SELECT count(*) FROM message_log WHERE outcome = 'error'")
+    statuses = await bot.log_rows("SELECT count(*) FROM message_log WHERE outcome = 'error'")
     assert statuses == [(0,)]
 
 

@@ -33,7 +33,7 @@ async def test_chat_sends_sealed_messages_and_prints_replies(bot, tmp_path: Path
     assert process.returncode == 0, err.decode()
     assert "赣南脐橙 现摘现发 10斤装" in text and "[下单: http://shop.example/o/" in text
     assert "没有找到「榴莲」" in text and "怎么用" in text
-    assert bot.db_rows("SELECT count(*) FROM message_log WHERE openid = 'cli_user'") == [(3,)]
+    assert await bot.log_rows("SELECT count(*) FROM message_log WHERE openid = 'cli_user'") == [(3,)]
 
 
 async def test_logs_filters_by_user_and_outcome(bot, tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ async def test_a_viewer_cannot_act_as_an_admin(bot) -> None:
 
 async def test_phones_stay_masked_and_each_reveal_is_recorded(bot) -> None:
     await bot.say(f"我想买榴莲，电话{BUYER_PHONE}", openid="buyer_phone")
-    log_id = bot.db_rows("SELECT id FROM message_log WHERE openid = 'buyer_phone'")[0][0]
+    log_id = (await bot.log_rows("SELECT id FROM message_log WHERE openid = 'buyer_phone'"))[0][0]
     viewer = await signed_in(bot, "li", "viewer")
     admin = await signed_in(bot, "wang", "admin")
     pages = ["/admin/listings", "/admin/listings/1", "/admin/log", "/admin/log?q=榴莲",

@@ -172,7 +172,7 @@ async def test_a_transcript_shows_understanding_offers_and_latency(bot) -> None:
     found = await bot.say("我想买脐橙", openid="tr_user", msg_id=1)
     chosen = await bot.say("要第2个", openid="tr_user", msg_id=2)
     await bot.say("有没有云南的榴莲，五十块以内", openid="tr_user", msg_id=3)
-    rows = bot.db_rows("SELECT offers, understood, latency_ms FROM message_log"
+    rows = await bot.log_rows("SELECT offers, understood, latency_ms FROM message_log"
                        " WHERE openid = 'tr_user' ORDER BY id")
     shown = [int(i) for i in re.findall(r"\d+", rows[0][0])]
     titles = [bot.db_rows("SELECT title FROM listings WHERE id = ?", i)[0][0] for i in shown]
@@ -220,7 +220,7 @@ async def test_a_user_who_left_is_found_by_pseudonym_and_words(bot) -> None:
     await bot.say("我想买榴莲", openid="leaver")
     await bot.say("我想买榴莲", openid="stayer")
     await bot.send_xml(wire.event_xml("leaver", "unsubscribe"), "leaver")
-    alias = bot.db_rows("SELECT DISTINCT openid FROM message_log WHERE openid LIKE 'anon_%'")[0][0]
+    alias = (await bot.log_rows("SELECT DISTINCT openid FROM message_log WHERE openid LIKE 'anon_%'"))[0][0]
     db = Database(bot.config.db.path)
     try:
         by_alias = db.call(messages.page, LogFilter(text="榴莲", openid=alias)).rows

@@ -32,7 +32,7 @@ async def test_without_customer_service_the_reply_leads_the_next_one(tmp_path) -
     try:
         await until(lambda: running.db_rows("SELECT kind, state FROM outbox") == [
             ("late_reply", "pending")])
-        assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
+        assert await running.log_rows("SELECT outcome FROM message_log") == [("deadline",)]
         retry = await running.send_xml(xml, "user_late")
         assert retry == {}  # the retry must not deliver it a second time
         following = await running.say("谢谢", openid="user_late")
@@ -65,7 +65,7 @@ async def test_with_customer_service_the_reply_is_sent_through_the_api(tmp_path,
     assert len(fake.sent) == 1 and fake.sent[0]["touser"] == "user_cs"
     assert "赣南脐橙" in fake.sent[0]["text"]["content"]
     assert running.db_rows("SELECT state, channel FROM outbox") == [("sent", "customer_service")]
-    assert running.db_rows("SELECT outcome FROM message_log") == [("deadline",)]
+    assert await running.log_rows("SELECT outcome FROM message_log") == [("deadline",)]
     assert running.db_rows("SELECT kind, sent FROM cs_quota") == [("message", 1)]
 
 

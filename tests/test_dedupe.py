@@ -24,7 +24,7 @@ async def test_retry_of_an_answered_message_gets_the_identical_reply_once(bot) -
     assert replies[0] == replies[1] == replies[2]
     assert "榴莲" in replies[0]["Content"]
     assert bot.db_rows("SELECT count(*) FROM unmet_demand") == [(1,)]
-    assert bot.db_rows("SELECT count(*) FROM message_log") == [(1,)]
+    assert await bot.log_rows("SELECT count(*) FROM message_log") == [(1,)]
     assert bot.state.pipeline.stats["done"] == 2
 
 
@@ -39,7 +39,7 @@ async def test_events_are_keyed_by_time_event_and_key(bot) -> None:
     assert (await bot.send_xml(click, "user_e")) == (await bot.send_xml(click, "user_e"))
     later = wire.event_xml("user_e", "CLICK", "HELP", created_at=1700000001)
     await bot.send_xml(later, "user_e")
-    assert bot.db_rows("SELECT count(*) FROM message_log") == [(2,)]
+    assert await bot.log_rows("SELECT count(*) FROM message_log") == [(2,)]
 
 
 async def test_retry_during_slow_handling_waits_for_the_first_answer(tmp_path) -> None:

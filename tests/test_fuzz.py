@@ -27,6 +27,7 @@ from wechatpy.crypto import WeChatCrypto, _get_signature
 from bot import wire
 from bot.config import Config
 from bot.server import create_app
+from bot.state import STATE
 from db import Database
 from db.catalogue import CatalogueError, read
 from handlers import links
@@ -42,6 +43,8 @@ ALLOWED = {200, 400, 403, 404, 409, 410, 413}
 class Running:
     config: Config
     base: str
+    app: web.Application
+    loop: asyncio.AbstractEventLoop
 
     def post(self, path: str, query: dict[str, str], body: bytes,
              content_type: str = "application/xml") -> tuple[int, str]:
@@ -55,6 +58,9 @@ class Running:
             return exc.code, exc.read().decode("utf-8", "replace")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """After the server's log book has written what it holds (the log is batched)."""
+        flushed = self.app[STATE].pipeline.logbook.flush()
+        asyncio.run_coroutine_threadsafe(flushed, self.loop).result(30)
         db = Database(self.config.db.path)
         try:
             return [tuple(r) for r in db.call(lambda c: c.execute(sql).fetchall())]
@@ -68,8 +74,10 @@ def _serve(config: Config) -> Iterator[Running]:
     started = threading.Event()
     holder: dict[str, Any] = {}
 
+    app = create_app(config)
+
     async def start() -> None:
-        runner = web.AppRunner(create_app(config))
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -81,7 +89,7 @@ def _serve(config: Config) -> Iterator[Running]:
     thread.start()
     assert started.wait(30)
     try:
-        yield Running(config, f"http://127.0.0.1:{holder['port']}")
+        yield Running(config, f"http://127.0.0.1:{holder['port']}", app, loop)
     finally:
         asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)

@@ -50,8 +50,9 @@ async def test_over_the_limit_one_polite_word_then_success(tmp_path: Path) -> No
         assert await one.say("我想买大米", "flood") == ""
         assert await two.say("我想买核桃", "flood") == ""
         assert "脐橙" in await one.say("我想买脐橙", "someone_else")
-        outcomes = one.db_rows("SELECT outcome, reply FROM message_log WHERE openid = 'flood'"
-                               " ORDER BY id")
+        await two.state.pipeline.logbook.flush()
+        outcomes = await one.log_rows("SELECT outcome, reply FROM message_log"
+                                      " WHERE openid = 'flood' ORDER BY id")
         assert [o for o, _ in outcomes].count("rate_limited") == 3
         assert [r for o, r in outcomes if o == "rate_limited"] == [TOO_FAST, "", ""]
         assert len(outcomes) == 6

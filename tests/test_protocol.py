@@ -136,7 +136,7 @@ async def test_bad_signature_is_403_and_not_processed(bot, tmp_path) -> None:
     status, _ = await bot.post_raw({**query, "signature": "0" * 40}, body)
     assert status == 403
     assert bot.db_rows("SELECT count(*) FROM unmet_demand") == [(0,)]
-    assert bot.db_rows("SELECT count(*) FROM message_log") == [(0,)]
+    assert await bot.log_rows("SELECT count(*) FROM message_log") == [(0,)]
 
 
 async def test_oversized_body_is_413_before_anything_else(bot) -> None:
@@ -162,7 +162,7 @@ async def test_undecodable_or_unparseable_bodies_are_400_and_logged(bot, inner: 
     query, body = _sealed_inner(bot.config, inner)
     status, _ = await bot.post_raw(query, body)
     assert status == 400
-    assert bot.db_rows("SELECT outcome FROM message_log") == [("rejected",)]
+    assert await bot.log_rows("SELECT outcome FROM message_log") == [("rejected",)]
 
 
 async def test_wrong_cipher_and_wrong_app_id_are_400(bot, tmp_path) -> None:

@@ -24,7 +24,7 @@ async def test_bridge_answers_through_the_webhook_and_is_logged(tmp_path: Path) 
         assert "怎么用" in data["replies"][0]
         status, data = await _post(running, {"openid": "sim_t", "kind": "subscribe"})
         assert "欢迎" in data["replies"][0]
-        assert running.db_rows("SELECT msg_type, outcome FROM message_log") == [
+        assert await running.log_rows("SELECT msg_type, outcome FROM message_log") == [
             ("text", "answered"), ("voice", "answered"), ("event", "answered"),
             ("event", "answered")]
         assert running.db_rows("SELECT count(*) FROM dedupe WHERE openid = 'sim_t'") == [(4,)]
@@ -44,7 +44,7 @@ async def test_bridge_refuses_real_looking_openids_and_bad_input(tmp_path: Path)
         async with running.session.post(running.server.make_url("/simulator/api/send"),
                                         data=b"not json") as response:
             assert response.status == 400
-        assert running.db_rows("SELECT count(*) FROM message_log") == [(0,)]
+        assert await running.log_rows("SELECT count(*) FROM message_log") == [(0,)]
     finally:
         await stop_bot(running)
 

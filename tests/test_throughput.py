@@ -1,8 +1,18 @@
-"""What the fast path keeps: cached search follows every catalogue change, and each
-message's writes land together."""
+"""What the fast path keeps: cached search follows every catalogue change, a reply's
+own writes land together, and the batched log loses nothing but its last batch."""
 from __future__ import annotations
 
-from db import Database, listings
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bot import logbook, wire
+from db import Database, listings, messages, schema
+from tests.conftest import ROOT, free_port, make_config, ready, seed
 
 ORANGE = "赣南脐橙 现摘现发 10斤装"
 
@@ -39,15 +49,15 @@ async def test_views_do_not_move_the_catalogue_version(bot) -> None:
     before = _version(bot)
     await bot.say("我想买脐橙", openid="buyer_v1")
     assert _version(bot) == before
-    assert bot.db_rows("SELECT views FROM listings WHERE title = ?", ORANGE) == [(1,)]
+    assert await bot.log_rows("SELECT views FROM listings WHERE title = ?", ORANGE) == [(1,)]
 
 
-async def test_reply_session_log_and_views_commit_together(bot) -> None:
+async def test_reply_and_session_commit_together_and_the_log_follows(bot) -> None:
     reply = await bot.say("我想买脐橙", openid="buyer_t1")
     stored = bot.db_rows("SELECT reply FROM dedupe WHERE openid = 'buyer_t1'")
     assert len(stored) == 1 and stored[0][0]
     assert "query" in bot.db_rows("SELECT state FROM sessions WHERE openid = 'buyer_t1'")[0][0]
-    logged = bot.db_rows("SELECT reply, intent FROM message_log WHERE openid = 'buyer_t1'")
+    logged = await bot.log_rows("SELECT reply, intent FROM message_log WHERE openid = 'buyer_t1'")
     assert logged == [(reply, "search")]
     # The session saved with the reply drives the next message.
     assert "还没有给您推荐" not in await bot.say("还有吗", openid="buyer_t1")
@@ -66,3 +76,96 @@ def test_cached_understanding_keys_on_whether_a_page_is_showing() -> None:
     first = understood_text("我想买脐橙", {})
     first.slots["product"] = "changed"  # a handler's change stays its own
     assert understood_text("我想买脐橙", {}).slots["product"] == "脐橙"
+
+
+async def _until(check, limit: float = 10.0) -> None:
+    """Wait for a condition the server brings about by itself, failing after `limit`."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + limit
+    while not check():
+        assert loop.time() < give_up, "the condition never held"
+        await asyncio.sleep(0.02)
+
+
+async def test_log_lines_and_views_are_written_by_the_timer_in_arrival_order(bot) -> None:
+    replies = [await bot.say(text, openid="buyer_lb") for text in ("我想买脐橙", "还有吗", "你好")]
+    await _until(lambda: bot.db_rows(
+        "SELECT count(*) FROM message_log WHERE openid = 'buyer_lb'") == [(3,)])
+    rows = bot.db_rows("SELECT text, reply, at FROM message_log WHERE openid = 'buyer_lb'"
+                       " ORDER BY id")
+    assert [(text, reply) for text, reply, _ in rows] == list(zip(
+        ("我想买脐橙", "还有吗", "你好"), replies))
+    assert [at for _, _, at in rows] == sorted(at for _, _, at in rows)
+    assert bot.db_rows("SELECT views FROM listings WHERE title = ?", ORANGE) == [(1,)]
+    found = bot.db_rows("SELECT rowid FROM message_log_fts WHERE message_log_fts MATCH '脐橙'")
+    assert len(found) >= 1  # the full-text index comes with the line
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_timer(tmp_path: Path) -> None:
+    db = Database(tmp_path / "log.db")
+    try:
+        await db.run(schema.migrate)
+        book = logbook.LogBook(db, flush_seconds=60.0)
+        entry = messages.LogEntry("batcher", "text", "我想买脐橙", "search", "有", 3, "answered")
+        for _ in range(logbook.FLUSH_AT - 1):
+            book.add(entry, views=[])
+        assert book.waiting == logbook.FLUSH_AT - 1
+        book.add(entry)
+
+        def written() -> int:
+            return db.call(lambda c: c.execute("SELECT count(*) FROM message_log").fetchone()[0])
+        await _until(lambda: written() == logbook.FLUSH_AT)
+        await book.close()
+        assert written() == logbook.FLUSH_AT
+    finally:
+        db.close()
+
+
+async def test_a_killed_server_loses_unwritten_log_lines_but_no_reply(tmp_path: Path) -> None:
+    """SIGKILL with lines still held: WeChat's retry gets the same reply from the
+    de-duplication record and the session is intact; only the log lines are gone."""
+    config = make_config(tmp_path)
+    seed(config)
+    port = free_port()
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        f'[server]\nport = {port}\nlink_secret = "test-link-secret"\n'
+        f'public_url = "http://shop.example"\n'
+        f'[wechat]\ntoken = "test-token"\napp_id = "{config.wechat.app_id}"\n'
+        f'encoding_aes_key = "{config.wechat.encoding_aes_key}"\n'
+        f'[db]\npath = "{config.db.path}"\nlog_flush_seconds = 60.0\n', encoding="utf-8")
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", "--config", str(path), cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+    async def say(session: aiohttp.ClientSession, msg_id: int) -> str:
+        query, body = wire.seal(config, wire.text_xml("buyer_k", "我想买脐橙", msg_id), "buyer_k")
+        async with session.post(f"http://127.0.0.1:{port}/wechat", params=query,
+                                data=body) as response:
+            assert response.status == 200
+            return wire.open_reply(config, await response.text()).get("Content", "")
+
+    server = await start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await ready(session, port)
+            first = await say(session, 9_100_001)
+            server.send_signal(signal.SIGKILL)
+            await server.wait()
+            server = await start()
+            await ready(session, port)
+            assert await say(session, 9_100_001) == first  # the retry: same reply, not redone
+    finally:
+        server.terminate()
+        await server.wait()
+    db = Database(config.db.path)
+    try:
+        assert "脐橙" in first
+        assert db.call(lambda c: c.execute(
+            "SELECT state FROM sessions WHERE openid = 'buyer_k'").fetchone()[0])
+        assert db.call(lambda c: c.execute("SELECT count(*) FROM message_log").fetchone()[0]) == 0
+    finally:
+        db.close()

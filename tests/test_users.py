@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from bot import wire
 from db import Database, outbox, quota
+from tests.conftest import make_config, seed, start_bot, stop_bot
 
 LEAVER = "o_leaver_123"
 
@@ -36,6 +38,7 @@ async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> 
         db.call(lambda c: c.execute("UPDATE sellers SET openid = ? WHERE id = 1", (LEAVER,)))
     finally:
         db.close()
+    await bot.state.pipeline.logbook.flush()
     assert {table for table, _, _ in _every_text_value(bot)} >= {
         "sessions", "dedupe", "unmet_demand", "message_log", "outbox", "cs_quota",
         "restock_alerts", "sellers"}
@@ -43,14 +46,44 @@ async def test_unsubscribe_erases_every_table_and_pseudonymises_the_log(bot) -> 
     reply = await bot.send_xml(wire.event_xml(LEAVER, "unsubscribe"), LEAVER)
 
     assert reply == {}
+    await bot.state.pipeline.logbook.flush()
     assert _every_text_value(bot) == []
-    aliases = bot.db_rows("SELECT DISTINCT openid FROM message_log")
+    aliases = await bot.log_rows("SELECT DISTINCT openid FROM message_log")
     assert len(aliases) == 1 and aliases[0][0].startswith("anon_")
-    assert bot.db_rows("SELECT count(*) FROM message_log") == [(3,)]
+    assert await bot.log_rows("SELECT count(*) FROM message_log") == [(3,)]
     assert bot.db_rows("SELECT name FROM sellers WHERE id = 1") != []  # listings stay for buyers
     # Undelivered messages are dropped; the delivered one keeps only its history.
     assert bot.db_rows("SELECT state, reason, text FROM outbox ORDER BY id") == [
         ("dropped", "unsubscribed", ""), ("sent", None, "")]
+
+
+async def test_lines_still_waiting_for_the_log_are_written_under_the_pseudonym(
+        tmp_path: Path) -> None:
+    """The log is written in batches after the reply: a leaver's last lines may reach it
+    after the erasure, even from another worker process on the same file."""
+    config = make_config(tmp_path, db={"log_flush_seconds": 60.0})  # only flush() writes
+    seed(config)
+    one, two = await start_bot(config), await start_bot(config)
+    try:
+        await one.say("我想买榴莲 13800138000", openid=LEAVER)
+        await two.say("我想买脐橙", openid=LEAVER)
+        assert one.state.pipeline.logbook.waiting == 1  # not written yet
+        await two.send_xml(wire.event_xml(LEAVER, "unsubscribe"), LEAVER)
+        await one.state.pipeline.logbook.flush()
+        await two.state.pipeline.logbook.flush()
+        assert _every_text_value(one) == []
+        logged = one.db_rows("SELECT openid, text FROM message_log ORDER BY id")
+        assert [text for _, text in logged] == [
+            "我想买榴莲 13800138000", "我想买脐橙", "[unsubscribe]"]
+        assert len({openid for openid, _ in logged}) == 1
+        assert logged[0][0].startswith("anon_")
+        # Back again later: new lines carry the openid as any user's do.
+        await one.send_xml(wire.event_xml(LEAVER, "subscribe"), LEAVER)
+        await one.state.pipeline.logbook.flush()
+        assert one.db_rows("SELECT count(*) FROM message_log WHERE openid = ?", LEAVER) == [(1,)]
+    finally:
+        await stop_bot(one)
+        await stop_bot(two)
 
 
 async def test_location_is_kept_on_the_session(bot) -> None:
@@ -73,7 +106,7 @@ async def test_voice_uses_recognition_and_empty_recognition_asks_to_type(bot) ->
     assert "赣南脐橙" in spoken["Content"]
     empty = await bot.send_xml(wire.voice_xml("user_v", ""), "user_v")
     assert "打字" in empty["Content"]
-    assert ("voice", "voice_unrecognised") in bot.db_rows(
+    assert ("voice", "voice_unrecognised") in await bot.log_rows(
         "SELECT msg_type, intent FROM message_log")
 
 

@@ -38,8 +38,16 @@ def _write_config(config: Config, path: Path, port: int, api_base: str) -> Path:
 
 
 class Workers:
-    def __init__(self, config: Config, port: int, session: aiohttp.ClientSession) -> None:
+    def __init__(self, config: Config, port: int, session: aiohttp.ClientSession,
+                 process: asyncio.subprocess.Process) -> None:
         self.config, self.port, self.session = config, port, session
+        self.process = process
+
+    async def stop(self) -> None:
+        """SIGTERM: each worker drains, writing the log lines it still holds."""
+        if self.process.returncode is None:
+            self.process.terminate()  # the parent forwards SIGTERM to both workers
+        assert await asyncio.wait_for(self.process.wait(), 60) == 0
 
     async def post(self, xml: str, openid: str) -> dict:
         query, body = wire.seal(self.config, xml, openid)
@@ -92,12 +100,14 @@ async def workers(tmp_path: Path, fake: FakeWeChat) -> AsyncIterator[Workers]:
     try:
         async with aiohttp.ClientSession() as session:
             await ready(session, port, limit=60)
-            running = Workers(config, port, session)
+            running = Workers(config, port, session, process)
             await _both_listening(running)
             yield running
+            await running.stop()
     finally:
-        process.terminate()  # the parent forwards SIGTERM to both workers
-        assert await asyncio.wait_for(process.wait(), 60) == 0
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         log.close()
 
 
@@ -113,6 +123,7 @@ async def test_a_message_delivered_to_both_workers_is_handled_once(workers: Work
     contents = {reply.get("Content") for reply in replies if reply}
     assert len(contents) == 1 and "榴莲" in contents.pop()
     assert workers.rows("SELECT count(*) FROM unmet_demand") == [(1,)]
+    await workers.stop()  # the log is written in batches: every line is in once both stop
     assert workers.rows("SELECT count(*) FROM message_log WHERE openid = 'buyer_once'") == [(1,)]
 
 

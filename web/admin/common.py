@@ -35,6 +35,14 @@ class BadParameter(Exception):
     """A query or form value the page cannot use; the message is shown to the operator."""
 
 
+async def logged_so_far(request: web.Request) -> None:
+    """Pages that read the message log first write the lines this process still holds
+    (bot.logbook), so an operator sees every message answered here so far."""
+    pipeline = request.app[STATE].pipeline
+    if pipeline is not None:
+        await pipeline.logbook.flush()
+
+
 def mask_text(text: str | None) -> str:
     return _MOBILE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text or "")
 

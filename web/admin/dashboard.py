@@ -13,7 +13,7 @@ from bot.state import STATE
 from db import demand, listing_admin, messages, orders
 from nlp.goods import short_place
 from web.admin import charts
-from web.admin.common import day_range, day_start, refuse, render
+from web.admin.common import day_range, day_start, logged_so_far, refuse, render
 
 WINDOWS = (7, 14, 30)
 DEFAULT_DAYS = 14
@@ -74,6 +74,7 @@ async def page(request: web.Request) -> web.Response:
     if not raw.isdigit() or int(raw) not in WINDOWS:
         return refuse(request, 400, f"days 只能是 {'、'.join(str(d) for d in WINDOWS)}")
     days = day_range(int(raw))
+    await logged_so_far(request)
     figures = await request.app[STATE].db.run(_figures, days)
     demand_days = 7 if int(raw) <= 7 else 30
     return render(request, "admin/dashboard.html", {

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.state import STATE
 from db import audit, listing_admin, messages
 from web.admin.common import (SESSION, BadParameter, choice_param, int_param, local_input,
-                              refuse, render, text_param, time_param)
+                              logged_so_far, refuse, render, text_param, time_param)
 from web.admin.access import client_address
 
 QUICK_RANGES = (("最近1小时", 3600), ("最近24小时", 86400), ("最近7天", 7 * 86400))
@@ -34,6 +34,7 @@ def _kept(request: web.Request) -> dict[str, str]:
 
 async def page(request: web.Request) -> web.Response:
     db = request.app[STATE].db
+    await logged_so_far(request)
     intents = await db.run(messages.intents)
     try:
         filters = _filters(request, intents)
@@ -69,6 +70,7 @@ async def transcript(request: web.Request) -> web.Response:
         return refuse(request, 400, str(exc))
     if focus is not None and before is None and after is None:
         before = focus + 1
+    await logged_so_far(request)
     found = await db.run(messages.transcript, openid, before, after)
     offers = await db.run(listing_admin.briefs, [i for row in found.rows for i in row.offers])
     base = f"/admin/log/user/{quote(openid, safe='')}"

@@ -1,0 +1,132 @@
+"""The message log's writer: log lines and view counts, written in batches by one writer.
+
+A reply's own transaction keeps what must never be lost (its de-duplication record,
+the session, pending messages marked shown). Its log line, with the line's full-text
+row and daily count, and the views of the offers it showed wait here and go to the
+database together, one transaction per batch: the log's seven B-trees and its FTS
+segment are then written once per batch instead of once per message.
+
+A crash (SIGKILL, power) loses at most the lines and views that had not been
+flushed: `flush_seconds` of them. A clean shutdown flushes everything.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from db import Database, listings, messages
+from db.database import transaction
+
+log = logging.getLogger("bot.logbook")
+
+FLUSH_AT = 256          # lines: a batch this long is written without waiting for the timer
+KEEP_AT_MOST = 100_000  # lines held while the database refuses writes; older ones are dropped
+
+
+@dataclass(frozen=True)
+class Line:
+    entry: messages.LogEntry
+    at: float          # when the message was answered
+    anonymous: bool    # the user left: the line keeps only a pseudonym
+
+
+@dataclass
+class Batch:
+    lines: list[Line]
+    views: Counter[int]
+
+
+def write_batch(conn: Any, batch: Batch) -> int:
+    """Every line and view count of a batch in one transaction; returns the lines written."""
+    with transaction(conn):
+        written = messages.record_live(conn, ((line.entry, line.at, line.anonymous)
+                                              for line in batch.lines))
+        if batch.views:
+            listings.add_view_counts(conn, batch.views)
+    return written
+
+
+class LogBook:
+    """Collects log lines and views on the event loop; one writer flushes them in order."""
+
+    def __init__(self, db: Database, flush_seconds: float) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self.dropped = 0  # lines given up after the database refused them too long
+        self._lines: list[Line] = []
+        self._views: Counter[int] = Counter()
+        self._writing = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    def add(self, entry: messages.LogEntry, anonymous: bool = False,
+            views: Iterable[int] = ()) -> None:
+        """Queue a line (and the views of the offers it showed); written within
+        flush_seconds, or at once when the batch is full."""
+        self._lines.append(Line(entry, time.time(), anonymous))
+        self._views.update(views)
+        if len(self._lines) >= FLUSH_AT:
+            self._start_flush()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.flush_seconds, self._start_flush)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._lines)
+
+    async def flush(self) -> None:
+        """Write everything queued so far; returns once it is committed. Readers that
+        must see every answered message (the console, tests) call this first."""
+        async with self._writing:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            batch = Batch(self._lines, self._views)
+            if not batch.lines and not batch.views:
+                return
+            self._lines, self._views = [], Counter()
+            try:
+                await self.db.run(write_batch, batch)
+            except Exception:
+                self._requeue(batch)
+                raise
+
+    async def close(self) -> None:
+        """At shutdown: wait for flushes under way, then write what is left."""
+        if self._flushes:
+            await asyncio.wait(list(self._flushes))
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("the last %d log lines could not be written", len(self._lines))
+
+    def _start_flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        task = asyncio.get_running_loop().create_task(self._flush_logged())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.flush()
+        except Exception:  # a busy or full disk: keep the lines and try again later
+            log.exception("writing %d log lines failed; retrying", len(self._lines))
+            if self._timer is None and self._lines:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(max(self.flush_seconds, 1.0), self._start_flush)
+
+    def _requeue(self, batch: Batch) -> None:
+        """A failed batch goes back ahead of newer lines, in order, within KEEP_AT_MOST."""
+        lines = batch.lines + self._lines
+        over = max(0, len(lines) - KEEP_AT_MOST)
+        self.dropped += over
+        self._lines = lines[over:]
+        self._views = batch.views + self._views
