@@ -10,9 +10,9 @@ import struct
 import time
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
-import xmltodict
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto, _get_signature
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -75,17 +75,38 @@ def _check_plain_signature(config: Config, query: dict[str, str]) -> None:
         raise Rejected(403, "invalid signature") from None
 
 
-def _parse_xml(text: str) -> dict[str, Any]:
+def _refuse_declarations(text: str) -> None:
     if _DECLARATION.search(text):
         raise Rejected(400, "DOCTYPE or ENTITY declaration")
+
+
+def _envelope_fields(text: str) -> set[str]:
+    """The names of the <xml> root's children, once expat has read the whole text
+    (no dictionary is built: the envelope's one field of interest is already out)."""
+    _refuse_declarations(text)
+    depth, roots, children = 0, [], set()
+
+    def start(name: str, _attributes: Any) -> None:
+        nonlocal depth
+        if depth == 0:
+            roots.append(name)
+        elif depth == 1:
+            children.add(name)
+        depth += 1
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
     try:
-        document = xmltodict.parse(text)
-    except _BAD_INPUT as exc:
+        parser.Parse(text, True)
+    except ExpatError as exc:
         raise Rejected(400, f"malformed XML: {type(exc).__name__}") from None
-    root = document.get("xml") if isinstance(document, dict) else None
-    if not isinstance(root, dict):
+    if roots != ["xml"]:
         raise Rejected(400, "missing <xml> root")
-    return root
+    return children
 
 
 def open_post(config: Config, query: dict[str, str], body: bytes) -> Envelope:
@@ -124,7 +145,7 @@ def _open_encrypted(config: Config, query: dict[str, str], body: bytes) -> Envel
     if _get_signature(config.wechat.token, query.get("timestamp", ""), query.get("nonce", ""),
                       encrypt) != msg_signature:
         raise Rejected(403, "invalid msg_signature")
-    if _parse_xml(text).get("Encrypt") is None:
+    if "Encrypt" not in _envelope_fields(text):
         raise Rejected(400, "missing Encrypt field")
     return _decrypt(config, query, encrypt, msg_signature)
 
@@ -144,17 +165,28 @@ def _decrypt(config: Config, query: dict[str, str], encrypt: str, msg_signature:
 
 
 def parse(xml: str) -> BaseMessage:
-    """Parse decrypted XML into a wechatpy message, or Rejected(400)."""
-    root = _parse_xml(xml)
-    missing = [name for name in REQUIRED_FIELDS if not isinstance(root.get(name), str)]
+    """Parse decrypted XML into a wechatpy message, or Rejected(400). One parse: the
+    fields are checked on what wechatpy read."""
+    _refuse_declarations(xml)
+    if not xml.strip():
+        raise Rejected(400, "empty message")
+    try:
+        message = parse_message(xml)
+    except ExpatError as exc:
+        raise Rejected(400, f"malformed XML: {type(exc).__name__}") from None
+    except KeyError:  # no <xml> root, or no MsgType in it
+        raise Rejected(400, "missing <xml> root or MsgType") from None
+    except _BAD_INPUT as exc:
+        raise Rejected(400, f"unparseable message: {type(exc).__name__}") from None
+    fields = message._data  # the dict wechatpy parsed; it keeps no other public copy
+    missing = [name for name in REQUIRED_FIELDS if not isinstance(fields.get(name), str)]
     if missing:
         raise Rejected(400, f"missing fields: {', '.join(missing)}")
     try:
-        int(root["CreateTime"])
-        message = parse_message(xml)
-    except _BAD_INPUT as exc:
-        raise Rejected(400, f"unparseable message: {type(exc).__name__}") from None
-    if message.type != "event" and not isinstance(message, UnknownMessage) and not root.get("MsgId"):
+        int(fields["CreateTime"])
+    except ValueError:
+        raise Rejected(400, "unparseable message: CreateTime") from None
+    if message.type != "event" and not isinstance(message, UnknownMessage) and not fields.get("MsgId"):
         raise Rejected(400, "missing fields: MsgId")
     return message
 
