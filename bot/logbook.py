@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from db.database import transaction
 log = logging.getLogger("bot.logbook")
 
 FLUSH_AT = 256          # lines: a batch this long is written without waiting for the timer
+CHUNK = 64              # lines per write transaction
 KEEP_AT_MOST = 100_000  # lines held while the database refuses writes; older ones are dropped
 
 
@@ -42,12 +44,42 @@ class Batch:
 
 
 def write_batch(conn: Any, batch: Batch) -> int:
-    """Every line and view count of a batch in one transaction; returns the lines written."""
-    with transaction(conn):
-        written = messages.record_live(conn, ((line.entry, line.at, line.anonymous)
-                                              for line in batch.lines))
-        if batch.views:
-            listings.add_view_counts(conn, batch.views)
+    """A batch's lines and view counts, in transactions of at most CHUNK lines so that
+    replies waiting for the write lock wait one chunk at most; the lines are segmented
+    before any lock is taken. Committed lines leave `batch`, so after a failure it holds
+    exactly what is still owed. Returns the lines written."""
+    prepared = messages.prepare_live((line.entry, line.at, line.anonymous)
+                                     for line in batch.lines)
+    done = 0
+    written = 0
+    while True:
+        chunk = prepared[done:done + CHUNK]
+        last = done + CHUNK >= len(prepared)
+        try:
+            with transaction(conn):
+                written += messages.record_live(conn, chunk)
+                if last and batch.views:
+                    listings.add_view_counts(conn, batch.views)
+        except sqlite3.IntegrityError:  # a line the schema refuses must not hold up the rest
+            written += _one_by_one(conn, chunk)
+            if last and batch.views:
+                with transaction(conn):
+                    listings.add_view_counts(conn, batch.views)
+        done += len(chunk)
+        batch.lines = batch.lines[len(chunk):]
+        if last:
+            batch.views = Counter()
+            return written
+
+
+def _one_by_one(conn: Any, chunk: list[messages.LiveLine]) -> int:
+    written = 0
+    for line in chunk:
+        try:
+            with transaction(conn):
+                written += messages.record_live(conn, [line])
+        except sqlite3.IntegrityError:
+            log.error("log line refused by the schema, dropped: %r", line.entry)
     return written
 
 

@@ -83,16 +83,31 @@ def record(conn: sqlite3.Connection, entry: LogEntry, at: float | None = None,
         return _write(conn, entry, at, anonymous, meta.secret(conn, "pseudonym_salt"))
 
 
-def record_live(conn: sqlite3.Connection,
-                entries: Iterable[tuple[LogEntry, float, bool]]) -> int:
-    """Append live entries (entry, when it was answered, anonymous) inside the caller's
-    transaction, in order: the server's batched log writer (bot.logbook). Each `at` is
-    kept unless a row already stored is newer, so ids stay in time order."""
+@dataclass(frozen=True)
+class LiveLine:
+    """A live entry ready to write: when it was answered, whether its user is anonymous,
+    and its index terms, segmented before the write transaction opens."""
+    entry: LogEntry
+    at: float
+    anonymous: bool
+    terms: tuple[str, str]  # (text, reply)
+
+
+def prepare_live(entries: Iterable[tuple[LogEntry, float, bool]]) -> list[LiveLine]:
+    """Segment each entry's text and reply: CPU work kept out of the write lock."""
+    return [LiveLine(entry, at, anonymous, (searchable(entry.text), searchable(entry.reply)))
+            for entry, at, anonymous in entries]
+
+
+def record_live(conn: sqlite3.Connection, lines: Iterable[LiveLine]) -> int:
+    """Append prepared live lines inside the caller's transaction, in order: the server's
+    batched log writer (bot.logbook). Each `at` is kept unless a row already stored is
+    newer, so ids stay in time order."""
     salt = meta.secret(conn, "pseudonym_salt")
     written = 0
-    for entry, at, anonymous in entries:
-        anonymous = anonymous or _erased_since(conn, salt, entry.openid, at)
-        _write(conn, entry, at, anonymous, salt, live=True)
+    for line in lines:
+        anonymous = line.anonymous or _erased_since(conn, salt, line.entry.openid, line.at)
+        _write(conn, line.entry, line.at, anonymous, salt, live=True, terms=line.terms)
         written += 1
     return written
 
@@ -117,7 +132,7 @@ def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, floa
 
 
 def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymous: bool,
-           salt: str, live: bool = False) -> int:
+           salt: str, live: bool = False, terms: tuple[str, str] | None = None) -> int:
     openid = users.alias(salt, entry.openid) if anonymous and entry.openid else entry.openid
     # Live entries: never earlier than the newest row (threads and processes race between
     # clock and insert).
@@ -133,9 +148,9 @@ def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymou
          "understood": _dump(entry.understood), "offers": _dump(list(entry.offers) or None)},
     ).fetchone()
     log_id, stamped = row[0], row[1]
+    text_terms, reply_terms = terms or (searchable(entry.text), searchable(entry.reply))
     conn.execute("INSERT INTO message_log_fts (rowid, text, reply, who) VALUES (?, ?, ?, ?)",
-                 (log_id, searchable(entry.text), searchable(entry.reply),
-                  _who(salt, openid)))
+                 (log_id, text_terms, reply_terms, _who(salt, openid)))
     conn.execute(
         "INSERT INTO log_daily (day, intent, outcome, product, matched, n) VALUES (?, ?, ?, ?, ?, 1)"
         " ON CONFLICT DO UPDATE SET n = n + 1",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot import logbook, wire
 from db import Database, listings, messages, schema
@@ -117,6 +119,35 @@ async def test_a_full_batch_is_written_without_waiting_for_the_timer(tmp_path: P
         await _until(lambda: written() == logbook.FLUSH_AT)
         await book.close()
         assert written() == logbook.FLUSH_AT
+    finally:
+        db.close()
+
+
+async def test_a_failed_write_keeps_the_lines_and_a_refused_line_is_dropped_alone(
+        tmp_path: Path) -> None:
+    db = Database(tmp_path / "log.db")
+    try:
+        await db.run(schema.migrate)
+        book = logbook.LogBook(db, flush_seconds=60.0)
+
+        def line(text: str, outcome: str = "answered") -> messages.LogEntry:
+            return messages.LogEntry("writer", "text", text, "search", "有", 3, outcome)
+
+        def texts() -> list[str]:
+            return [row[0] for row in db.call(
+                lambda c: c.execute("SELECT text FROM message_log ORDER BY id").fetchall())]
+
+        book.add(line("第一条"))
+        book.add(line("第二条"))
+        db.call(lambda c: c.execute("ALTER TABLE message_log_fts RENAME TO fts_away"))
+        with pytest.raises(sqlite3.OperationalError):
+            await book.flush()  # the index is missing: nothing written, nothing lost
+        assert texts() == [] and book.waiting == 2
+        db.call(lambda c: c.execute("ALTER TABLE fts_away RENAME TO message_log_fts"))
+        book.add(line("坏的一条", outcome="not-an-outcome"))
+        book.add(line("第三条"))
+        await book.flush()
+        assert texts() == ["第一条", "第二条", "第三条"] and book.waiting == 0
     finally:
         db.close()
 
