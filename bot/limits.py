@@ -89,7 +89,7 @@ class CappedSite(web.TCPSite):
 async def body_deadline(request: web.Request, handler: Any) -> web.StreamResponse:
     """Read any request body within limits.body_seconds (aiohttp has no such timeout);
     handlers then get it from aiohttp's cache."""
-    if request.body_exists:
+    if request.body_exists and not request.content.is_eof():  # not all there yet
         seconds = request.app[STATE].config.limits.body_seconds
         try:
             await asyncio.wait_for(request.read(), seconds)

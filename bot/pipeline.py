@@ -200,6 +200,25 @@ def understood_text(text: str, session: dict[str, Any]) -> Understanding:
 HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
 
 
+class Renewal:
+    """Renews a message's lease every third of its length while the message is worked
+    on. Nearly every message is answered long before the first renewal is due, so only
+    a timer exists until then, not a task."""
+
+    def __init__(self, pipeline: Pipeline, key: str) -> None:
+        self._task: asyncio.Task[Any] | None = None
+        self._timer = asyncio.get_running_loop().call_later(
+            dedupe.LEASE_SECONDS / 3, self._start, pipeline, key)
+
+    def _start(self, pipeline: Pipeline, key: str) -> None:
+        self._task = pipeline._spawn(pipeline._renew(key))
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+
 class Pipeline:
     def __init__(self, config: Config, db: Database, handle: HandleFn = handlers.handle,
                  wake_outbox: Callable[[], None] = lambda: None,
@@ -249,12 +268,11 @@ class Pipeline:
     async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float,
                           session: dict[str, Any], verdict: str) -> str:
         key = inbound.dedupe_key
-        renewer = self._spawn(self._renew(key))
+        renewer = Renewal(self, key)
         work = asyncio.create_task(self._handle(inbound, session, verdict))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
-        try:
-            handled = await asyncio.wait_for(asyncio.shield(work), max(remaining, 0.0))
-        except TimeoutError:
+        done, _ = await asyncio.wait((work,), timeout=max(remaining, 0.0))
+        if not done:  # the work goes on; its reply leaves through the outbox
             await self.db.run(dedupe.finish, key, "")
             self.stats["deadline"] += 1
             late = self._spawn(self._finish_late(work, inbound, started, renewer))
@@ -263,7 +281,7 @@ class Pipeline:
             return ""
         faults.hit("after_commit")
         try:
-            reply, saved = handled
+            reply, saved = work.result()
             closing = self._closing(inbound, reply, reply.render(), saved, started, reply.outcome)
             plain, text = await self.db.run(finish_reply, closing, message, time.time())
             self._log(closing, text)
@@ -307,7 +325,7 @@ class Pipeline:
     # -- past the deadline -------------------------------------------------
 
     async def _finish_late(self, work: asyncio.Task[tuple[Reply, dict[str, Any] | None]],
-                           inbound: Inbound, started: float, renewer: asyncio.Task[Any]) -> None:
+                           inbound: Inbound, started: float, renewer: Renewal) -> None:
         """The reply is late: it leaves through the outbox, whatever channel that finds."""
         try:
             reply, saved = await work
@@ -327,8 +345,8 @@ class Pipeline:
     async def _renew(self, key: str) -> None:
         """Keep the lease alive while working, so only a crash lets a retry take over."""
         while True:
-            await asyncio.sleep(dedupe.LEASE_SECONDS / 3)
             await self.db.run(dedupe.renew, key, self.owner, time.time())
+            await asyncio.sleep(dedupe.LEASE_SECONDS / 3)
 
     @staticmethod
     def _closing(inbound: Inbound, reply: Reply, text: str, session: dict[str, Any] | None,

@@ -160,3 +160,23 @@ async def test_two_processes_on_one_database_answer_a_message_once(tmp_path) -> 
         assert db.call(lambda c: c.execute("SELECT count(*) FROM message_log").fetchone()[0]) == 1
     finally:
         db.close()
+
+
+async def test_the_lease_is_renewed_while_a_slow_reply_is_worked_on(tmp_path, monkeypatch) -> None:
+    """Only a crash lets a retry take over: a long handler keeps its lease."""
+    monkeypatch.setattr(dedupe, "LEASE_SECONDS", 0.3)
+    config = make_config(tmp_path, deadline={"seconds": 30.0})
+    seed(config)
+    gate = Gate()
+    running = await start_bot(config, handle=gate)
+    try:
+        sending = asyncio.create_task(running.say("我想买脐橙", openid="slow_user"))
+        await gate.entered.wait()
+        lease = "SELECT lease_until FROM dedupe WHERE openid = 'slow_user'"
+        first = running.db_rows(lease)[0][0]
+        await until(lambda: running.db_rows(lease)[0][0] > first, limit=10.0)
+        await until(lambda: running.db_rows(lease)[0][0] > first + 0.1, limit=10.0)  # again
+        gate.release.set()
+        assert "脐橙" in await sending
+    finally:
+        await stop_bot(running)

@@ -15,6 +15,7 @@ import pytest
 from bot import logbook, wire
 from db import Database, listings, messages, schema
 from tests.conftest import ROOT, free_port, make_config, ready, seed
+from tests.gate import until
 
 ORANGE = "赣南脐橙 现摘现发 10斤装"
 
@@ -80,18 +81,9 @@ def test_cached_understanding_keys_on_whether_a_page_is_showing() -> None:
     assert understood_text("我想买脐橙", {}).slots["product"] == "脐橙"
 
 
-async def _until(check, limit: float = 10.0) -> None:
-    """Wait for a condition the server brings about by itself, failing after `limit`."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + limit
-    while not check():
-        assert loop.time() < give_up, "the condition never held"
-        await asyncio.sleep(0.02)
-
-
 async def test_log_lines_and_views_are_written_by_the_timer_in_arrival_order(bot) -> None:
     replies = [await bot.say(text, openid="buyer_lb") for text in ("我想买脐橙", "还有吗", "你好")]
-    await _until(lambda: bot.db_rows(
+    await until(lambda: bot.db_rows(
         "SELECT count(*) FROM message_log WHERE openid = 'buyer_lb'") == [(3,)])
     rows = bot.db_rows("SELECT text, reply, at FROM message_log WHERE openid = 'buyer_lb'"
                        " ORDER BY id")
@@ -116,7 +108,7 @@ async def test_a_full_batch_is_written_without_waiting_for_the_timer(tmp_path: P
 
         def written() -> int:
             return db.call(lambda c: c.execute("SELECT count(*) FROM message_log").fetchone()[0])
-        await _until(lambda: written() == logbook.FLUSH_AT)
+        await until(lambda: written() == logbook.FLUSH_AT)
         await book.close()
         assert written() == logbook.FLUSH_AT
     finally:
