@@ -6,6 +6,8 @@ thread that opened it); coroutines hand work to those threads with `run`.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -22,23 +24,60 @@ BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 32_768  # per connection
 
 
+class WriterLock:
+    """One writer at a time on a database file. Threads of this process queue on a lock
+    and processes on an flock of a file beside the database; both wake the moment it is
+    free. Queueing in SQLite instead means its busy handler's sleeps (1, 2, 5 ... 100 ms),
+    which cost more than the writes. SQLite's own locking still guards every write, so
+    a process that does not take this lock (a CLI import) is merely slower to get in."""
+
+    def __init__(self, path: Path) -> None:
+        self._threads = threading.RLock()
+        self._path = Path(f"{path}-writer")
+        self._fd: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> WriterLock:
+        self._threads.acquire()
+        try:
+            if self._depth == 0:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._fd
+
+
 class Connection(sqlite3.Connection):
-    """A connection that knows its file's in-process writer lock."""
+    """A connection that knows its file's writer lock."""
 
-    write_lock: threading.RLock
+    write_lock: WriterLock
 
 
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
+# Per process and file: a forked worker must open its own lock file, since an flock
+# held through a descriptor inherited across fork would be shared, not exclusive.
+_WRITE_LOCKS: dict[tuple[int, str], WriterLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def _write_lock(path: Path) -> threading.RLock:
-    """One lock per database file in this process. Threads of one process queue for the
-    write lock here, woken the moment it is free; queueing in SQLite instead means its
-    busy handler's sleeps (1, 2, 5 ... 100 ms), which cost more than the writes."""
-    key = str(path.resolve())
+def _write_lock(path: Path) -> WriterLock:
+    key = (os.getpid(), str(path.resolve()))
     with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+        return _WRITE_LOCKS.setdefault(key, WriterLock(path.resolve()))
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -63,7 +102,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE so concurrent writers queue on the busy timeout, not fail mid-way;
-    within a process they queue on the file's writer lock first (see _write_lock)."""
+    writers of our own processes queue on the file's WriterLock first."""
     with getattr(conn, "write_lock", None) or nullcontext():
         conn.execute("BEGIN IMMEDIATE")
         try:
