@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +71,12 @@ class Request:
         return cls(**data)
 
     def dump(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict for the session (asdict's deep copy costs more than the
+        handling around it: the fields hold only strings, tuples and the origin's dict)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if self.origin is not None:
+            data["origin"] = dict(self.origin)
+        return data
 
     @property
     def has_goods(self) -> bool:
