@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -114,6 +114,78 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+_Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+class _Threads:
+    """A few threads running database work for coroutines. Leaner than a
+    ThreadPoolExecutor plus run_in_executor for our many short calls: asyncio futures
+    are settled directly (no concurrent Future chained to each), and results finished
+    while the event loop is busy wake it once, not once each."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._guard = threading.Lock()
+        self._done: dict[asyncio.AbstractEventLoop, list[tuple[Any, ...]]] = {}
+        self._closed = False
+
+    def submit(self, work: Callable[[], Any], loop: asyncio.AbstractEventLoop,
+               future: asyncio.Future[Any]) -> None:
+        with self._guard:
+            if self._closed:
+                raise RuntimeError("the database is closed")
+            if not self._threads:
+                self._threads = [threading.Thread(target=self._serve, name=f"sqlite_{n}",
+                                                  daemon=True) for n in range(self._count)]
+                for thread in self._threads:
+                    thread.start()
+        self._jobs.put((work, loop, future))
+
+    def close(self) -> None:
+        """Let every queued job finish, then stop the threads."""
+        with self._guard:
+            self._closed = True
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._jobs.put(None)
+        for thread in threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            work, loop, future = job
+            try:
+                outcome: tuple[Any, ...] = (future, work(), None)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                outcome = (future, None, exc)
+            self._finished(loop, outcome)
+
+    def _finished(self, loop: asyncio.AbstractEventLoop, outcome: tuple[Any, ...]) -> None:
+        with self._guard:
+            waiting = self._done.setdefault(loop, [])
+            waiting.append(outcome)
+            if len(waiting) > 1:
+                return  # the loop is already called to settle this list
+        try:
+            loop.call_soon_threadsafe(self._settle, loop)
+        except RuntimeError:  # the loop has closed; nobody awaits these any more
+            with self._guard:
+                self._done.pop(loop, None)
+
+    def _settle(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._guard:
+            finished = self._done.pop(loop, [])
+        for future, result, error in finished:
+            if future.cancelled():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
 class Database:
     """A pool of per-thread connections to one SQLite file."""
 
@@ -125,7 +197,7 @@ class Database:
         self.path = Path(path)
         self.background_checkpoints = background_checkpoints
         self._local = threading.local()
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sqlite")
+        self._threads = _Threads(workers)
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
@@ -151,14 +223,16 @@ class Database:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn(conn, ...) on a database thread and await its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(self.call, fn, *args, **kwargs))
+        future = loop.create_future()
+        self._threads.submit(partial(self.call, fn, *args, **kwargs), loop, future)
+        return await future
 
     async def checkpoint(self) -> None:
         """Copy committed pages from the WAL into the file, without blocking writers."""
         await self.run(_checkpoint)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._threads.close()
         with self._lock:
             for conn in self._connections:
                 conn.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import zhconv
 
@@ -45,8 +46,10 @@ def simplified(text: str) -> str:
     return zhconv.convert(text, "zh-cn")
 
 
+@lru_cache(maxsize=32_768)
 def normalise(text: str) -> str:
     """Simplified Chinese, half-width, lower case, no emoji or fillers, runs collapsed.
+    Remembered per text: several routers' checks read the same message through it.
 
     Punctuation becomes a single comma so clause boundaries survive; digits are never
     collapsed (100斤 stays 100斤), nor latin runs of three (an order code JJJXW3).
