@@ -221,8 +221,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
         # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉, 六安瓜片
-        # → 绿茶).
-        for wider in (same, *same.wider()):
+        # → 绿茶), else the goods the sold-out listings themselves are (凌云白毫, a name we
+        # lack, is a 绿茶; the only 郏县 牛腩 is 牛肉).
+        for wider in (same, *same.wider(), *_listed_as(conn, request, same)):
             found = listings.find(conn, wider.spec(exclude, cap))
             if found:
                 return Retrieved(found, wider, sold_out=request.label())
@@ -301,6 +302,16 @@ def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, 
     spec = replace(literal.spec(exclude, cap), title_any=(written,))
     titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, (written,))]
     return Retrieved(titled, replace(literal, words=(written,))) if titled else None
+
+
+def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> list[Request]:
+    """The same request for each product the sold-out listings it names are indexed as,
+    without the words that named them."""
+    named = request.without("price", "attributes")
+    sold = listings.find(conn, replace(named.spec(cap=5), sold_out=True))
+    products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
+    listed = [replace(same, product=p, words=()) for p in products]
+    return [*listed, *(wider for each in listed for wider in each.wider())]
 
 
 def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:
