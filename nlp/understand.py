@@ -183,6 +183,14 @@ def _nonfood_compound(word: str, lex: Lexicon) -> bool:
                for start in range(len(modifier) - 1))
 
 
+def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
+    """南安板鸭, 樟树港辣椒: a place written onto the goods, with no 的 between, may be part of
+    their name rather than where they are from (南安板鸭 is made in 大余)."""
+    return bool(found.regions) and any(
+        word in lex.regions and words[n + 1] in (found.surface, *found.unknown)
+        for n, word in enumerate(words[:-1]))
+
+
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
     """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
     before = "".join(words[max(0, position - 3):position])
@@ -716,6 +724,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
         found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
     intent, flags = _decide(norm, found, nums, index, context)
+    if _place_before_goods(words, found, lex):
+        flags = flags | {"place_named"}
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
     if intent == "choose":

@@ -502,3 +502,26 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
         assert "已经卖完了" in reply and TITLE.findall(reply) == ["锡林郭勒 牛里脊 1kg"]
     finally:
         await stop_bot(running)
+
+
+def test_a_place_written_onto_the_goods_may_be_their_name(tmp_path: Path) -> None:
+    """沙县板鸭 made in 永安 is still what a buyer of 沙县板鸭 wants, though 沙县 is a county
+    of its own; 沙县的板鸭 asks where they come from, and none does."""
+    from handlers.search_eval import evaluate
+
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps([
+        {**_listing("D-1", "沙县板鸭 2只 腊味", 30, "福建省 三明市 永安市", "永安腊味坊"),
+         "category": "肉类"},
+        {**_listing("D-2", "高邮 咸鸭蛋 20枚", 30, "江苏省 扬州市 高邮市", "高邮蛋行"),
+         "category": "禽蛋"},
+    ], ensure_ascii=False), encoding="utf-8")
+    db = Database(tmp_path / "named.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(path))
+        found = db.call(evaluate, [{"text": "沙县板鸭"}, {"text": "沙县的板鸭"},
+                                   {"text": "福建的板鸭"}])
+        assert [r.skus for r in found] == [["D-1"], [], ["D-1"]]
+    finally:
+        db.close()
