@@ -630,11 +630,12 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
     (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
-    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A word holding goods
-    words was read by them already and found to be none (茶叶罐)."""
-    if len(found.unknown) != 1:
+    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A name jieba cuts in
+    two (坦洋工夫: 坦洋 / 工夫) is one word too. A word holding goods words was read by
+    them already and found to be none (茶叶罐)."""
+    if not found.unknown:
         return False
-    word = found.unknown[0]
+    word = "".join(found.unknown)
     lex = lexicons.lexicon()
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
@@ -739,7 +740,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
     if intent == "other" and _names_goods_alone(found, norm):
-        flags, words = flags | {"noun"}, tuple(found.unknown)
+        flags, words = flags | {"noun"}, ("".join(found.unknown),)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
     corrected = found.corrected if searching and slots.get("product") == found.product else ""
