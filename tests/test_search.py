@@ -378,27 +378,29 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
 # Sets written after a round of mechanisms and run once before any tuning
 # (tests/data/heldout/README.md gives each first-run figure); seen since, each is a
 # regression guard at what it scores now: (folder, at least listings / queries /
-# expecting nothing, hit@3 floor, first-run hit@3).
+# expecting nothing, hit@3 floor, first-run hit@3, correct-none floor).
 LATER_SETS = [
-    ("third", 40, 80, 0, 0.99, 0.943),
-    ("fourth", 60, 150, 40, 0.99, 0.914),
-    ("fifth", 60, 150, 40, 0.98, 0.940),
-    ("sixth", 50, 120, 30, 0.98, 0.952),
-    ("seventh", 50, 120, 30, 0.89, 0.893),
-    ("eighth", 50, 120, 30, 0.90, 0.881),
+    ("third", 40, 80, 0, 0.99, 0.943, 0.99),
+    ("fourth", 60, 150, 40, 0.99, 0.914, 0.99),
+    ("fifth", 60, 150, 40, 0.98, 0.940, 0.99),
+    ("sixth", 50, 120, 30, 0.98, 0.952, 0.99),
+    ("seventh", 50, 120, 30, 0.90, 0.893, 0.99),
+    ("eighth", 50, 120, 30, 0.93, 0.881, 0.99),
+    # 西瓜霜 (a throat powder) is still read as 西瓜: correct-none 0.979.
+    ("ninth", 60, 150, 40, 0.94, 0.888, 0.97),
 ]
 
 
-@pytest.mark.parametrize("name,listings,queries,nothing,floor,first_run", LATER_SETS,
+@pytest.mark.parametrize("name,listings,queries,nothing,floor,first_run,none_floor", LATER_SETS,
                          ids=[row[0] for row in LATER_SETS])
 def test_later_held_out_sets_keep_their_figures(tmp_path: Path, name: str, listings: int,
                                                 queries: int, nothing: int, floor: float,
-                                                first_run: float) -> None:
+                                                first_run: float, none_floor: float) -> None:
     from handlers.search_eval import summary
 
     assert floor >= first_run - 0.01  # a guard is never set below the first run
     figures = summary(_run_held_out(HELD_OUT / name, tmp_path, listings, queries, nothing))
-    assert figures["hit@3"] >= floor and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= floor and figures["correct_none"] >= none_floor
     assert figures["violating_queries"] == 0
 
 
