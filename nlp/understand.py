@@ -631,8 +631,9 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
     (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
     sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A name jieba cuts in
-    two (坦洋工夫: 坦洋 / 工夫) is one word too. A word holding goods words was read by
-    them already and found to be none (茶叶罐)."""
+    two (坦洋工夫: 坦洋 / 工夫), or written with 的 between (无核的黄皮), is one word
+    too. A word holding goods words was read by them already and found to be none
+    (茶叶罐)."""
     if not found.unknown:
         return False
     word = "".join(found.unknown)
@@ -640,8 +641,8 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
-    return 2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word and bool(
-        _CJK_RUN.fullmatch(word))
+    said = _PARTICLES.sub("", norm.replace("的", ""))
+    return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
 def _updates_listing(norm: str, found: _Found) -> bool:

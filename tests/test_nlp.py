@@ -294,6 +294,8 @@ def test_a_word_alone_that_the_lexicons_lack_is_flagged_for_a_title_search() -> 
     assert "noun" not in understand("茶叶罐").flags        # goods words read it already
     result = understand("白琳工夫")  # a name jieba cuts in two is still one word
     assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("白琳工夫",))
+    result = understand("带壳的菱角")  # so is one written with 的 between
+    assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("带壳菱角",))
 
 
 def test_a_name_whose_generic_was_dropped_is_the_one_product_it_begins() -> None:
