@@ -202,9 +202,11 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
     if position == 0:
         return
     before = words[position - 1]
-    # 喝点白酒, 尝些: a verb with 点 or 些 ("some") is no modifier of the goods.
+    # 喝点白酒, 尝些, 买箱苹果: a verb with 点 or 些 ("some") or a measure word is no
+    # modifier of the goods.
+    measured = len(before) == 2 and before[-1] in numbers.COUNT_UNITS + ("斤",)
     if (before in found.unknown and len(before) > 1 and not before.isascii()
-            and before[-1] not in "点些" and before + words[position] in text):
+            and before[-1] not in "点些" and not measured and before + words[position] in text):
         found.unknown.remove(before)
         found.qualifiers.append(before)
 

@@ -564,3 +564,11 @@ def test_an_order_code_with_a_run_of_one_letter_stays_whole() -> None:
     from nlp.normalize import normalise
     assert normalise("确认订单 JJJXW3") == "确认订单 jjjxw3"
     assert normalise("好好好好") == "好"
+
+
+@pytest.mark.parametrize("text, qualifiers", [
+    ("白心火龙果", ("白心",)), ("买箱苹果", ()), ("来斤樱桃", ()), ("喝点白酒", ()),
+])
+def test_a_verb_with_some_or_a_measure_word_is_no_modifier_of_the_goods(
+        text: str, qualifiers: tuple[str, ...]) -> None:
+    assert understand(text).qualifiers == qualifiers
