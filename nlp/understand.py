@@ -128,6 +128,18 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     return found
 
 
+def _cues_apart(words: list[str]) -> list[str]:
+    """孝敬老人: jieba keeps some idioms of a cue and whom it is for as one word; a cue of
+    two characters or more (孝敬, 送给, 买给) at its start is read apart (孝敬 / 老人),
+    so the person is occasion context. One character alone (送货, 给力) is not split."""
+    cues = tuple(c for c in (*_cues("gift_to"), *_cues("for_whom")) if len(c) > 1)
+    apart: list[str] = []
+    for word in words:
+        cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
+        apart.extend((cue, word[len(cue):]) if cue else (word,))
+    return apart
+
+
 def _recipients(words: list[str]) -> dict[int, bool]:
     """送长辈的, 给老人买点, 孩子吃的: the person goods are for is occasion context, no word
     the offers must show. Positions of such words, and whether each is given as a present."""
@@ -713,7 +725,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest))
-    words = segment.words(nums.rest)
+    words = _cues_apart(segment.words(nums.rest))
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:

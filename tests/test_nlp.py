@@ -345,6 +345,7 @@ def test_shape_similarity_comes_from_the_character_data() -> None:
     ("送长辈的礼盒", {"attributes": ["礼盒"]}), ("送客户", {"attributes": ["礼盒"]}),
     ("给老人买点核桃", {"product": "核桃"}), ("孩子吃的零食", {"category": "零食"}),
     ("老人喝的茶叶", {"category": "茶叶"}), ("送长辈的补品", {"category": "滋补"}),
+    ("孝敬父母的", {"attributes": ["礼盒"]}),  # jieba's one word 孝敬父母, read apart
 ])
 def test_whom_the_goods_are_for_is_no_word_the_offers_must_show(text: str, slots: dict) -> None:
     result = understand(text)
