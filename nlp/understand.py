@@ -416,6 +416,19 @@ def _correct_before_category(found: _Found, lex: Lexicon) -> None:
         found.qualifiers.remove(qualifier)
 
 
+def _correct_before_product(found: _Found, lex: Lexicon, text: str) -> None:
+    """小笼虾: an unknown word written onto a goods word may, with it, be a typo of another
+    product (小龙虾); only a correction of the whole of both counts."""
+    qualifier, surface = found.qualifiers[-1], found.surface or ""
+    if qualifier + surface not in text:
+        return
+    probe = _Found(unknown=[qualifier])
+    _correct_typo(qualifier + surface, probe, lex)
+    if probe.product and probe.product != found.product and probe.surface == qualifier + surface:
+        found.product, found.surface, found.corrected = probe.product, probe.surface, probe.corrected
+        found.qualifiers.remove(qualifier)
+
+
 def _corrected(found: _Found, canonical: str, window: str) -> None:
     found.product, found.surface = canonical, window
     found.corrected = "" if window in lexicons.lexicon().products else window
@@ -730,6 +743,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     _read_elided(words, found, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
+    elif found.product and found.qualifiers and found.surface:
+        _correct_before_product(found, lex, nums.rest)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:

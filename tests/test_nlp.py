@@ -573,3 +573,13 @@ def test_an_order_code_with_a_run_of_one_letter_stays_whole() -> None:
 def test_a_verb_with_some_or_a_measure_word_is_no_modifier_of_the_goods(
         text: str, qualifiers: tuple[str, ...]) -> None:
     assert understand(text).qualifiers == qualifiers
+
+
+def test_a_modifier_that_with_the_goods_word_sounds_like_a_product_is_that_product() -> None:
+    """基维 / 虾 is 基围虾 mistyped, and 基围 / 虾 is 基围虾 as written, not a 虾 titled
+    基围; a real modifier stays one."""
+    typo = understand("基维虾")
+    assert (typo.slots["product"], typo.qualifiers, typo.corrected) == ("基围虾", (), "基维虾")
+    written = understand("基围虾")
+    assert (written.slots["product"], written.qualifiers, written.corrected) == ("基围虾", (), "")
+    assert understand("白心火龙果").qualifiers == ("白心",)
