@@ -316,6 +316,9 @@ def _place_in_name(conn: sqlite3.Connection, request: Request) -> Request | None
     naming it so, from anywhere, in stock or sold out."""
     if not (request.place_named and request.origin):
         return None
+    bound = request.without("price", "attributes")
+    if listings.find(conn, replace(bound.spec(cap=1), sold_out=True)):
+        return None  # goods from there exist, sold out: the origin was meant
     names = [n for name in region_names(request.origin)
              for n in dict.fromkeys((name, short_place(name))) if len(n) > 1]
     loose = request.without("origin", "price", "attributes")

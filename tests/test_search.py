@@ -482,14 +482,14 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
         tmp_path: Path) -> None:
     """昭平 银杉 is a green tea the lexicon does not name; when it is sold out, the buyer
     who names it is offered the 绿茶 it is indexed as, and a cut named with its place
-    (郏县 牛腩, the only 牛腩) the meat it is."""
+    (延边 牛腩, the only 牛腩) the meat it is."""
     path = tmp_path / "named.json"
     path.write_text(json.dumps([
         {**_listing("Y-1", "昭平 银杉 明前 100g", 0, "广西壮族自治区 贺州市 昭平县", "昭平茶园"),
          "category": "茶叶", "description": "高山绿茶，耐泡。"},
         {**_listing("R-1", "日照 绿茶 250g 豌豆香", 40, "山东省 日照市 东港区", "日照茶农"),
          "category": "茶叶"},
-        {**_listing("N-1", "郏县红牛 牛腩 2斤", 0, "河南省 平顶山市 郏县", "郏县牛场"),
+        {**_listing("N-1", "延边黄牛 牛腩 2斤", 0, "吉林省 延边朝鲜族自治州 延吉市", "延吉牛场"),
          "category": "肉类"},
         {**_listing("B-1", "锡林郭勒 牛里脊 1kg", 30, "内蒙古自治区 锡林郭勒盟 锡林浩特市",
                     "草原牧场"), "category": "肉类"},
@@ -500,7 +500,7 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
     try:
         reply = await running.say("昭平银杉还有吗", openid="buyer_y")
         assert "已经卖完了" in reply and TITLE.findall(reply) == ["日照 绿茶 250g 豌豆香"]
-        reply = await running.say("郏县牛腩", openid="buyer_n")
+        reply = await running.say("延边牛腩", openid="buyer_n")
         assert "已经卖完了" in reply and TITLE.findall(reply) == ["锡林郭勒 牛里脊 1kg"]
     finally:
         await stop_bot(running)
