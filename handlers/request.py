@@ -313,17 +313,19 @@ def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, 
 def _place_in_name(conn: sqlite3.Connection, request: Request) -> Request | None:
     """A place written onto the goods that no listing from there has, but titles show as
     part of the goods' name (南安板鸭 from 大余, 樟树港 辣椒 from 湘阴): the request for titles
-    naming it so, from anywhere, in stock or sold out."""
-    if not (request.place_named and request.origin):
+    naming it so, from anywhere, in stock or sold out. Only a county or a city names goods
+    so; a province written onto them (云南普洱, 东北大米) is where they are from."""
+    origin = request.origin or {}
+    if not (request.place_named and (origin.get("county") or origin.get("city"))):
         return None
     bound = request.without("price", "attributes")
     if listings.find(conn, replace(bound.spec(cap=1), sold_out=True)):
         return None  # goods from there exist, sold out: the origin was meant
     names = [n for name in region_names(request.origin)
              for n in dict.fromkeys((name, short_place(name))) if len(n) > 1]
-    loose = request.without("origin", "price", "attributes")
+    loose = request.without("origin", "price", "attributes").spec(cap=5)
     for sold_out in (False, True):
-        spec = replace(loose.spec(cap=5), title_any=tuple(names), sold_out=sold_out)
+        spec = replace(loose, sold_out=sold_out, title_words=(*loose.title_words, tuple(names)))
         titles = [c.title.replace(" ", "") for c in listings.find(conn, spec)]
         name = next((n for n in names if any(n in title for title in titles)), None)
         if name:

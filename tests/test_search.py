@@ -508,7 +508,7 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
 
 def test_a_place_written_onto_the_goods_may_be_their_name(tmp_path: Path) -> None:
     """沙县板鸭 made in 永安 is still what a buyer of 沙县板鸭 wants, though 沙县 is a county
-    of its own; 沙县的板鸭 asks where they come from, and none does."""
+    of its own; 沙县的板鸭 asks where they come from, and none does; so does 四川板鸭."""
     from handlers.search_eval import evaluate
 
     path = tmp_path / "named.json"
@@ -517,13 +517,16 @@ def test_a_place_written_onto_the_goods_may_be_their_name(tmp_path: Path) -> Non
          "category": "肉类"},
         {**_listing("D-2", "高邮 咸鸭蛋 20枚", 30, "江苏省 扬州市 高邮市", "高邮蛋行"),
          "category": "禽蛋"},
+        {**_listing("D-3", "四川风味 板鸭 2只", 30, "湖南省 常德市 汉寿县", "汉寿腊味"),
+         "category": "肉类"},
     ], ensure_ascii=False), encoding="utf-8")
     db = Database(tmp_path / "named.db")
     try:
         db.call(schema.migrate)
         db.call(listings.import_rows, read(path))
         found = db.call(evaluate, [{"text": "沙县板鸭"}, {"text": "沙县的板鸭"},
-                                   {"text": "福建的板鸭"}])
-        assert [r.skus for r in found] == [["D-1"], [], ["D-1"]]
+                                   {"text": "福建的板鸭"}, {"text": "四川板鸭"}])
+        # A province written onto goods is where they are from (四川风味 is no origin).
+        assert [r.skus for r in found] == [["D-1"], [], ["D-1"], []]
     finally:
         db.close()
