@@ -18,6 +18,7 @@ from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
                        also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
+                       short_place,
                        specialty_origin)
 
 CONSTRAINTS = ("qualifiers", "attributes", "origin", "price")  # relaxation order for ties
@@ -42,6 +43,7 @@ class Request:
     qualifiers: tuple[str, ...] = ()   # words the title must show (白心 in 白心火龙果)
     buyer_city: str | None = None      # where the buyer is or wants it sent; never a filter
     written: str | None = None         # the goods as written, when read as a typo (平果)
+    place_named: bool = False          # the origin was written onto the goods (南安板鸭)
 
     @classmethod
     def from_understanding(cls, understanding: Understanding) -> Request:
@@ -54,7 +56,8 @@ class Request:
                    price_per=slots.get("price_per"), unit=slots.get("unit"),
                    qualifiers=tuple(understanding.qualifiers),
                    buyer_city=slots.get("buyer_city"),
-                   written=understanding.corrected or None, **text)
+                   written=understanding.corrected or None,
+                   place_named="place_named" in understanding.flags, **text)
 
     @classmethod
     def noun(cls, word: str) -> Request:
@@ -213,6 +216,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     found = listings.find(conn, request.spec(exclude, cap))
     if found or not request.browsable:
         return Retrieved(found, request)
+    named = _place_in_name(conn, request)
+    if named is not None:
+        return retrieve(conn, named, exclude, cap)
     if request.product:
         surfaces = tuple(product_surfaces(request.product))
         spec = replace(request.spec(exclude, cap), goods=(), title_any=surfaces,
@@ -226,8 +232,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
         # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉, 六安瓜片
-        # → 绿茶).
-        for wider in (same, *same.wider()):
+        # → 绿茶), else the goods the sold-out listings themselves are (凌云白毫, a name we
+        # lack, is a 绿茶; the only 郏县 牛腩 is 牛肉).
+        for wider in (same, *same.wider(), *_listed_as(conn, request, same)):
             found = listings.find(conn, wider.spec(exclude, cap))
             if found:
                 return Retrieved(found, wider, sold_out=request.label())
@@ -306,6 +313,40 @@ def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, 
     spec = replace(literal.spec(exclude, cap), title_any=(written,))
     titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, (written,))]
     return Retrieved(titled, replace(literal, words=(written,))) if titled else None
+
+
+def _place_in_name(conn: sqlite3.Connection, request: Request) -> Request | None:
+    """A place written onto the goods that no listing from there has, but titles show as
+    part of the goods' name (南安板鸭 from 大余, 樟树港 辣椒 from 湘阴): the request for titles
+    naming it so, from anywhere, in stock or sold out. Only a county or a city names goods
+    so; a province written onto them (云南普洱, 东北大米) is where they are from."""
+    origin = request.origin or {}
+    if not (request.place_named and (origin.get("county") or origin.get("city"))):
+        return None
+    bound = request.without("price", "attributes")
+    if listings.find(conn, replace(bound.spec(cap=1), sold_out=True)):
+        return None  # goods from there exist, sold out: the origin was meant
+    names = [n for name in region_names(request.origin)
+             for n in dict.fromkeys((name, short_place(name))) if len(n) > 1]
+    loose = request.without("origin", "price", "attributes").spec(cap=5)
+    for sold_out in (False, True):
+        spec = replace(loose, sold_out=sold_out, title_words=(*loose.title_words, tuple(names)))
+        titles = [c.title.replace(" ", "") for c in listings.find(conn, spec)]
+        name = next((n for n in names if any(n in title for title in titles)), None)
+        if name:
+            return replace(request, origin=None, place_named=False,
+                           qualifiers=(*request.qualifiers, name))
+    return None
+
+
+def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> list[Request]:
+    """The same request for each product the sold-out listings it names are indexed as,
+    without the words that named them."""
+    named = request.without("price", "attributes")
+    sold = listings.find(conn, replace(named.spec(cap=5), sold_out=True))
+    products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
+    listed = [replace(same, product=p, words=()) for p in products]
+    return [*listed, *(wider for each in listed for wider in each.wider())]
 
 
 def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:

