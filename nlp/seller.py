@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from nlp import lexicon as lexicons
@@ -420,6 +420,7 @@ def bare_number(text: str) -> Decimal | None:
     return numbers.to_decimal(norm)
 
 
+@lru_cache(maxsize=16_384)  # routers ask it of every message; the text decides
 def _named_field(text: str, table: str, lead: str) -> tuple[str, str] | None:
     """(field, value) when the text starts with one of the table's field words, after an
     optional edit cue: 修改 价格 4元, 价格改成4块, 手机是138..., 名字改成老刘."""
