@@ -117,6 +117,14 @@ async def test_both_workers_answer_on_one_port(workers: Workers) -> None:
     assert len(_worker_pids(workers)) == 2  # two process ids took messages on one port
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+async def test_each_worker_keeps_to_a_core_of_its_own(workers: Workers) -> None:
+    await asyncio.gather(*(workers.say("我想买脐橙", f"buyer_c{n}") for n in range(8)))
+    cores = [os.sched_getaffinity(int(pid)) for pid in _worker_pids(workers)]
+    assert all(len(allowed) == 1 for allowed in cores)
+    assert len(set().union(*cores)) == 2
+
+
 async def test_a_message_delivered_to_both_workers_is_handled_once(workers: Workers) -> None:
     xml = wire.text_xml("buyer_once", "我想买榴莲", msg_id=777_001)
     replies = await asyncio.gather(*(workers.post(xml, "buyer_once") for _ in range(12)))
