@@ -122,7 +122,8 @@ def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
         verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"
         if window is not None:
             quota.register(conn, key, openid, window[0], window[1])
-        return Opened(claim, users.load_session(conn, openid, now), verdict)
+    # Read once the write lock is free: the claim, not this read, makes the message ours.
+    return Opened(claim, users.load_session(conn, openid, now), verdict)
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,17 @@ def finish_reply(conn: Any, closing: Closing, message: BaseMessage,
     claimed (a retry takes over when the lease ends); after it, a retry gets this exact
     reply back. The log line follows through the log book.
     """
+    # Rendered before the write lock is taken: the reply as it goes when nothing waits.
+    alone = text_reply(message, closing.reply_text)
+    stored = users.stored_session(closing.session) if closing.session is not None else None
     with transaction(conn):
         waiting = outbox.pending_for(conn, closing.openid) if closing.reply_text else []
         text, shown = compose(closing.reply_text, waiting)
-        plain = text_reply(message, text)
+        plain = text_reply(message, text) if waiting else alone
         outbox.mark_shown(conn, shown, now)
         dedupe.finish(conn, closing.key, plain)
-        if closing.session is not None:
-            users.save_session(conn, closing.openid, closing.session, now)
+        if stored is not None:
+            users.save_session(conn, closing.openid, stored, now)
     return plain, text
 
 

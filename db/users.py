@@ -5,6 +5,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from db import meta, orders, outbox
@@ -34,17 +35,33 @@ def load_session(conn: sqlite3.Connection, openid: str, now: float | None = None
     return state
 
 
-def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any],
-                 now: float | None = None) -> None:
-    now = time.time() if now is None else now
+@dataclass(frozen=True)
+class StoredSession:
+    """A session as its row holds it: the state's JSON and the location apart."""
+    state: str
+    latitude: float | None
+    longitude: float | None
+
+
+def stored_session(state: dict[str, Any]) -> StoredSession:
+    """The row's values for a session: done before a write transaction, so the JSON is
+    not built while other writers wait."""
     state = dict(state)
     state.pop(EXPIRED_KEY, None)
     location = state.pop("location", None) or [None, None]
+    return StoredSession(json.dumps(state, ensure_ascii=False, default=str),
+                         location[0], location[1])
+
+
+def save_session(conn: sqlite3.Connection, openid: str, state: dict[str, Any] | StoredSession,
+                 now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    stored = state if isinstance(state, StoredSession) else stored_session(state)
     conn.execute(
         "INSERT INTO sessions (openid, state, latitude, longitude, updated_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT(openid) DO UPDATE SET state = excluded.state, latitude = excluded.latitude,"
         " longitude = excluded.longitude, updated_at = excluded.updated_at",
-        (openid, json.dumps(state, ensure_ascii=False, default=str), location[0], location[1], now),
+        (openid, stored.state, stored.latitude, stored.longitude, now),
     )
 
 
