@@ -6,6 +6,7 @@ respond() returns the plain reply XML ('' means answer `success`).
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import socket
@@ -198,7 +199,9 @@ def understood_text(text: str, session: dict[str, Any]) -> Understanding:
             _understood_texts.popitem(last=False)
     else:
         _understood_texts.move_to_end(key)
-    return replace(found, slots=dict(found.slots))
+    copied = copy.copy(found)  # dataclasses.replace re-runs __init__: dearer than the lookup
+    object.__setattr__(copied, "slots", dict(found.slots))
+    return copied
 
 
 HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]

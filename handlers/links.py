@@ -14,7 +14,6 @@ page view, it is the idempotency key of the order the form creates.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(secret: str, payload: str) -> bytes:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:_SIG_BYTES]
+    return hmac.digest(secret.encode(), payload.encode(), "sha256")[:_SIG_BYTES]
 
 
 def sign(secret: str, listing_id: int, openid: str, issued_at: int,

@@ -33,8 +33,9 @@ def score(candidate: Candidate, product: str | None, attributes: Sequence[str],
     value = -candidate.bm25
     if product and candidate.product == product:
         value += weights.boost_product_match
-    text = _attribute_text(candidate.title, candidate.tags)
-    value += weights.boost_attribute * sum(1 for a in attributes if a in text)
+    if attributes:
+        text = _attribute_text(candidate.title, candidate.tags)
+        value += weights.boost_attribute * sum(1 for a in attributes if a in text)
     age_days = max(now - candidate.updated_at, 0) / 86400
     value += weights.boost_freshness * math.exp(-age_days / FRESH_DAYS)
     if reliability is not None:  # neutral until the seller has closed orders
@@ -73,6 +74,9 @@ def rotate(scored: list[tuple[float, Candidate]], openid: str, day: str) -> list
 
 
 def _shuffle(group: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
+    if len(group) == 1:  # nothing to take turns with
+        return [group[0][1]]
+
     def key(pair: tuple[float, Candidate]) -> str:
         return hashlib.sha256(f"{openid}|{day}|{pair[1].id}".encode()).hexdigest()
     return [candidate for _, candidate in sorted(group, key=key)]
