@@ -51,8 +51,10 @@ class WechatConfig:
 @dataclass(frozen=True)
 class DbConfig:
     path: str = "data/nonghuo.db"
-    # Log lines and view counts wait at most this long to be written, in one batch.
-    log_flush_seconds: float = 0.2
+    # Log lines and view counts wait at most this long to be written, in one batch. Short
+    # batches keep replies from queueing behind one (open loop at 400 req/s: p99 32 ms
+    # with 0.2 s, 17 ms with 0.05 s) and still amortise the log's index writes.
+    log_flush_seconds: float = 0.05
 
 
 @dataclass(frozen=True)
