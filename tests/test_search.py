@@ -284,17 +284,22 @@ def _listing(sku: str, title: str, stock: int, origin: str, seller: str, **extra
             "stock": stock, "origin": origin, "seller": seller, **extra}
 
 
+async def _bot_over(tmp_path: Path, name: str, rows: list[dict]) -> Bot:
+    """A running bot whose catalogue is these rows, imported the way operators do."""
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    config = make_config(tmp_path)
+    seed(config, path)
+    return await start_bot(config)
+
+
 async def test_a_sold_out_specialty_offers_the_same_product_from_other_sellers(
         tmp_path: Path) -> None:
-    path = tmp_path / "oranges.json"
-    path.write_text(json.dumps([
+    running = await _bot_over(tmp_path, "oranges", [
         _listing("C-1", "褚橙 冰糖橙 10斤装", 0, "云南省 玉溪市 新平彝族傣族自治县", "哀牢山果园"),
         _listing("M-1", "麻阳冰糖橙 小果 9斤装", 50, "湖南省 怀化市 麻阳苗族自治县", "麻阳橙农"),
         _listing("Q-1", "赣南脐橙 10斤", 50, "江西省 赣州市 寻乌县", "寻乌果农"),
-    ], ensure_ascii=False), encoding="utf-8")
-    config = make_config(tmp_path)
-    seed(config, path)
-    running = await start_bot(config)
+    ])
     try:
         reply = await running.say("褚橙还有吗", openid="buyer_s")
         assert reply.startswith("「褚橙」已经卖完了")
@@ -404,20 +409,25 @@ def test_later_held_out_sets_keep_their_figures(tmp_path: Path, name: str, listi
     assert figures["violating_queries"] == 0
 
 
-def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> None:
-    """花胶 sounds like 花椒; where sellers list 花胶, the buyer meant it."""
+def _evaluated(tmp_path: Path, name: str, rows: list[dict], texts: list[str]) -> list:
+    """search-eval's results for these texts over a fresh database importing these rows."""
     from handlers.search_eval import evaluate
 
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    db = Database(tmp_path / f"{name}.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(path))
+        return db.call(evaluate, [{"text": text} for text in texts])
+    finally:
+        db.close()
+
+
+def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> None:
+    """花胶 sounds like 花椒; where sellers list 花胶, the buyer meant it."""
     def offered(rows: list[dict]) -> list[str]:
-        path = tmp_path / f"typo{len(rows)}.json"
-        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-        db = Database(tmp_path / f"typo{len(rows)}.db")
-        try:
-            db.call(schema.migrate)
-            db.call(listings.import_rows, read(path))
-            return db.call(evaluate, [{"text": "有花胶吗"}])[0].skus
-        finally:
-            db.close()
+        return _evaluated(tmp_path, f"typo{len(rows)}", rows, ["有花胶吗"])[0].skus
 
     pepper = _listing("P-1", "汉源 红花椒 250g", 30, "四川省 雅安市 汉源县", "汉源椒农")
     maw = _listing("M-1", "湛江 鳘鱼 花胶 250g", 300, "广东省 湛江市 霞山区", "湛江海味")
@@ -428,10 +438,7 @@ def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> Non
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
-    from handlers.search_eval import evaluate
-
-    path = tmp_path / "variants.json"
-    path.write_text(json.dumps([
+    rows = [
         {**_listing("B-1", "延边黄牛 牛腱 3斤", 9, "吉林省 延边朝鲜族自治州 延吉市", "延边牧场"),
          "category": "肉禽蛋"},
         _listing("Z-1", "沾化冬枣 脆甜 5斤装", 9, "山东省 滨州市 沾化区", "沾化枣农"),
@@ -441,15 +448,9 @@ def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
                     "延边阿妈妮"), "category": "调味品"},
         {**_listing("S-1", "英德麻竹笋 笋干 500g", 9, "广东省 清远市 英德市", "英德山农"),
          "category": "南北干货"},
-    ], ensure_ascii=False), encoding="utf-8")
-    db = Database(tmp_path / "variants.db")
-    try:
-        db.call(schema.migrate)
-        db.call(listings.import_rows, read(path))
-        results = {r.text: r.skus for r in db.call(evaluate, [{"text": text} for text in (
-            "牛腱子", "有没有腱子肉", "鲜枣", "枣", "红枣", "白菜", "竹笋")])}
-    finally:
-        db.close()
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "variants", rows, [
+        "牛腱子", "有没有腱子肉", "鲜枣", "枣", "红枣", "白菜", "竹笋"])}
     assert results["牛腱子"] == results["有没有腱子肉"] == ["B-1"]
     assert results["鲜枣"] == ["Z-1"]                     # fresh: not the dried dates
     assert set(results["枣"]) == {"Z-1", "Z-2"}                # 枣 alone: fresh and dried
@@ -461,14 +462,10 @@ def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
 async def test_a_noun_alone_shows_goods_only_where_titles_have_it(tmp_path: Path) -> None:
     """菱角 is in no lexicon of ours: said alone it is goods where a title has it; a noun
     no title has (天气) stays chatter, with no unmet demand recorded."""
-    path = tmp_path / "nuts.json"
-    path.write_text(json.dumps([
+    running = await _bot_over(tmp_path, "nuts", [
         _listing("L-1", "洪湖 红菱角 5斤", 50, "湖北省 荆州市 洪湖市", "洪湖菱农"),
         _listing("Q-1", "赣南脐橙 10斤", 50, "江西省 赣州市 寻乌县", "寻乌果农"),
-    ], ensure_ascii=False), encoding="utf-8")
-    config = make_config(tmp_path)
-    seed(config, path)
-    running = await start_bot(config)
+    ])
     try:
         assert TITLE.findall(await running.say("菱角", openid="buyer_n")) == ["洪湖 红菱角 5斤"]
         chatter = await running.say("天气", openid="buyer_n")
@@ -483,8 +480,7 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
     """昭平 银杉 is a green tea the lexicon does not name; when it is sold out, the buyer
     who names it is offered the 绿茶 it is indexed as, and a cut named with its place
     (延边 牛腩, the only 牛腩) the meat it is."""
-    path = tmp_path / "named.json"
-    path.write_text(json.dumps([
+    running = await _bot_over(tmp_path, "named", [
         {**_listing("Y-1", "昭平 银杉 明前 100g", 0, "广西壮族自治区 贺州市 昭平县", "昭平茶园"),
          "category": "茶叶", "description": "高山绿茶，耐泡。"},
         {**_listing("R-1", "日照 绿茶 250g 豌豆香", 40, "山东省 日照市 东港区", "日照茶农"),
@@ -493,10 +489,7 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
          "category": "肉类"},
         {**_listing("B-1", "锡林郭勒 牛里脊 1kg", 30, "内蒙古自治区 锡林郭勒盟 锡林浩特市",
                     "草原牧场"), "category": "肉类"},
-    ], ensure_ascii=False), encoding="utf-8")
-    config = make_config(tmp_path)
-    seed(config, path)
-    running = await start_bot(config)
+    ])
     try:
         reply = await running.say("昭平银杉还有吗", openid="buyer_y")
         assert "已经卖完了" in reply and TITLE.findall(reply) == ["日照 绿茶 250g 豌豆香"]
@@ -509,24 +502,14 @@ async def test_a_sold_out_listing_named_by_a_word_we_lack_offers_goods_like_it(
 def test_a_place_written_onto_the_goods_may_be_their_name(tmp_path: Path) -> None:
     """沙县板鸭 made in 永安 is still what a buyer of 沙县板鸭 wants, though 沙县 is a county
     of its own; 沙县的板鸭 asks where they come from, and none does; so does 四川板鸭."""
-    from handlers.search_eval import evaluate
-
-    path = tmp_path / "named.json"
-    path.write_text(json.dumps([
+    rows = [
         {**_listing("D-1", "沙县板鸭 2只 腊味", 30, "福建省 三明市 永安市", "永安腊味坊"),
          "category": "肉类"},
         {**_listing("D-2", "高邮 咸鸭蛋 20枚", 30, "江苏省 扬州市 高邮市", "高邮蛋行"),
          "category": "禽蛋"},
         {**_listing("D-3", "四川风味 板鸭 2只", 30, "湖南省 常德市 汉寿县", "汉寿腊味"),
          "category": "肉类"},
-    ], ensure_ascii=False), encoding="utf-8")
-    db = Database(tmp_path / "named.db")
-    try:
-        db.call(schema.migrate)
-        db.call(listings.import_rows, read(path))
-        found = db.call(evaluate, [{"text": "沙县板鸭"}, {"text": "沙县的板鸭"},
-                                   {"text": "福建的板鸭"}, {"text": "四川板鸭"}])
-        # A province written onto goods is where they are from (四川风味 is no origin).
-        assert [r.skus for r in found] == [["D-1"], [], ["D-1"], []]
-    finally:
-        db.close()
+    ]
+    found = _evaluated(tmp_path, "named", rows, ["沙县板鸭", "沙县的板鸭", "福建的板鸭", "四川板鸭"])
+    # A province written onto goods is where they are from (四川风味 is no origin).
+    assert [r.skus for r in found] == [["D-1"], [], ["D-1"], []]
