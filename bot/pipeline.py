@@ -164,7 +164,7 @@ def finish_reply(conn: Any, closing: Closing, message: BaseMessage,
     return plain, text
 
 
-def save_session(conn: Any, closing: Closing, now: float) -> None:
+def save_late_session(conn: Any, closing: Closing, now: float) -> None:
     """A late reply went to the outbox: its session is saved as a reply's would be."""
     if closing.session is not None:
         with transaction(conn):
@@ -344,7 +344,7 @@ class Pipeline:
                               f"late:{inbound.dedupe_key}")
             self.wake_outbox()
         closing = self._closing(inbound, reply, text, saved, started, "deadline")
-        await self.db.run(save_session, closing, time.time())
+        await self.db.run(save_late_session, closing, time.time())
         self._log(closing, text)
 
     # -- plumbing ----------------------------------------------------------
