@@ -92,17 +92,16 @@ class Sender:
             self._wake.clear()
 
     async def drain(self) -> int:
-        """Deliver everything queued now, a batch at a time; returns how many were handled."""
+        """Deliver everything queued now, a batch at a time; returns how many it tried to
+        send (messages no channel can take go pending on the way, uncounted)."""
         handled = 0
         await self.db.run(outbox.expire_leases, time.time())
+        reach = outbox.Reach(self.api is not None, self.config.wechat.customer_service,
+                             tuple(t.kind for t in self.config.notify.templates))
         while True:
-            handled += await self.db.run(
-                outbox.settle_unreachable, time.time(), self.api is not None,
-                self.config.wechat.customer_service,
-                tuple(t.kind for t in self.config.notify.templates))
             self._wake.clear()
             batch = await self.db.run(outbox.claim, self.owner, time.time(), self.lease_seconds,
-                                      BATCH)
+                                      BATCH, reach)
             if not batch:
                 return handled
             await asyncio.gather(*(self._deliver(message) for message in batch))

@@ -79,10 +79,25 @@ def enqueue(conn: sqlite3.Connection, kind: str, openid: str, text: str, key: st
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class Reach:
+    """The channels this account has: what decides which queued messages a sender can
+    try (settle_unreachable)."""
+    api: bool
+    customer_service: bool
+    template_kinds: tuple[str, ...]
+
+
 def claim(conn: sqlite3.Connection, owner: str, now: float, lease_seconds: float,
-          limit: int = 20) -> list[Message]:
-    """Lease up to `limit` queued messages, oldest first, to one sender."""
+          limit: int = 20, reach: Reach | None = None) -> list[Message]:
+    """Lease up to `limit` queued messages, oldest first, to one sender. With `reach`,
+    those no channel can take go pending first, in the same transaction: a message
+    enqueued meanwhile is never leased only to be made pending, which would let a reply
+    composed in that moment skip it."""
     with transaction(conn):
+        if reach is not None:
+            settle_unreachable(conn, now, reach.api, reach.customer_service,
+                               reach.template_kinds)
         rows = conn.execute(
             f"UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
             f" updated_at = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'queued'"

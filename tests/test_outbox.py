@@ -97,6 +97,25 @@ def test_enqueue_is_idempotent_and_joins_the_callers_transaction(tmp_path: Path)
         db.close()
 
 
+def test_a_sender_never_leases_what_no_channel_can_take(tmp_path: Path) -> None:
+    """A leased message leads no reply: one no channel can take goes pending in the
+    claim's own transaction, so no reply composed meanwhile can skip it."""
+    db = Database(tmp_path / "o.db")
+    try:
+        db.call(schema.migrate)
+        db.call(outbox.enqueue, "order_new", "seller_x", "新订单", "order_new:9")
+        db.call(outbox.enqueue, "restock", "buyer_x", "到货了", "restock:9")
+        reach = outbox.Reach(api=True, customer_service=False, template_kinds=("restock",))
+        claimed = db.call(outbox.claim, "sender", time.time(), 30.0, 20, reach)
+        assert [m.openid for m in claimed] == ["buyer_x"]  # it has a template
+        assert db.call(lambda c: c.execute(
+            "SELECT state, lease_until FROM outbox WHERE openid = 'seller_x'").fetchone()
+                       )[:] == ("pending", None)
+        assert [m.text for m in db.call(outbox.pending_for, "seller_x")] == ["新订单"]
+    finally:
+        db.close()
+
+
 def test_bad_messages_are_refused_before_they_are_stored(tmp_path: Path) -> None:
     db = Database(tmp_path / "o.db")
     try:
