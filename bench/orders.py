@@ -16,13 +16,26 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.webhook import _start_demo_server
+from aiohttp import web
+
 from bot import wire
+from bot.config import Config, load_demo
+from bot.server import create_app
 from db import Database
 
 LINK = re.compile(r'<a href="https?://[^/"]+(/o/[^"]+)">')
 FIELD = re.compile(r'name="form" value="([^"]+)"')
 BUYER = {"name": "测试", "phone": "13812345678", "address": "北京市朝阳区建国路88号"}
+
+
+async def _start_demo_server(folder: Path) -> tuple[web.AppRunner, Config, str]:
+    """The demo app on a free loopback port, its database under `folder`."""
+    config = load_demo(env={}, data_dir=folder)
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, config, f"http://127.0.0.1:{runner.addresses[0][1]}/wechat"
 
 
 async def _link(session: aiohttp.ClientSession, config, url: str) -> str:

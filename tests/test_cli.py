@@ -69,6 +69,21 @@ def test_every_verb_has_help() -> None:
         assert done.returncode == 0 and "usage:" in done.stdout, verb
 
 
+def test_every_bench_module_imports() -> None:
+    """`bench VERB` imports its module only when run: a broken import shows up here."""
+    import importlib
+
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        importlib.import_module(f"bench.{path.stem}")
+
+
+def test_bench_orders_places_what_the_stock_allows() -> None:
+    done = run_cli("bench", "orders", "--orders", "12", "--concurrency", "4", "--stock", "10")
+    assert done.returncode == 0, done.stderr
+    assert "10 placed (200), 2 库存不足 (409), 0 other" in done.stdout
+    assert "stock left 0, orders 10 for 10 units: consistent" in done.stdout
+
+
 def test_serve_without_a_token_says_so(tmp_path: Path) -> None:
     path = tmp_path / "empty.toml"
     path.write_text(f'[db]\npath = "{tmp_path / "x.db"}"\n', encoding="utf-8")
