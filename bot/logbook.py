@@ -3,8 +3,8 @@
 A reply's own transaction keeps what must never be lost (its de-duplication record,
 the session, pending messages marked shown). Its log line, with the line's full-text
 row and daily count, and the views of the offers it showed wait here and go to the
-database together, one transaction per batch: the log's seven B-trees and its FTS
-segment are then written once per batch instead of once per message.
+database together, a few transactions per batch (CHUNK lines each): the log's seven
+B-trees and its FTS segment are then written once per chunk instead of once per message.
 
 A crash (SIGKILL, power) loses at most the lines and views that had not been
 flushed: `flush_seconds` of them. A clean shutdown flushes everything.
@@ -30,16 +30,14 @@ CHUNK = 64              # lines per write transaction
 KEEP_AT_MOST = 100_000  # lines held while the database refuses writes; older ones are dropped
 
 
-@dataclass(frozen=True)
-class Line:
-    entry: messages.LogEntry
-    at: float          # when the message was answered
-    anonymous: bool    # the user left: the line keeps only a pseudonym
+# A line waiting: the entry, when it was answered, and whether its user left (the line
+# then keeps only a pseudonym).
+Waiting = tuple[messages.LogEntry, float, bool]
 
 
 @dataclass
 class Batch:
-    lines: list[Line]
+    lines: list[Waiting]
     views: Counter[int]
 
 
@@ -48,8 +46,7 @@ def write_batch(conn: Any, batch: Batch) -> int:
     replies waiting for the write lock wait one chunk at most; the lines are segmented
     before any lock is taken. Committed lines leave `batch`, so after a failure it holds
     exactly what is still owed. Returns the lines written."""
-    prepared = messages.prepare_live((line.entry, line.at, line.anonymous)
-                                     for line in batch.lines)
+    prepared = messages.prepare_live(batch.lines)
     done = 0
     written = 0
     while True:
@@ -90,7 +87,7 @@ class LogBook:
         self.db = db
         self.flush_seconds = flush_seconds
         self.dropped = 0  # lines given up after the database refused them too long
-        self._lines: list[Line] = []
+        self._lines: list[Waiting] = []
         self._views: Counter[int] = Counter()
         self._writing = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
@@ -100,7 +97,7 @@ class LogBook:
             views: Iterable[int] = ()) -> None:
         """Queue a line (and the views of the offers it showed); written within
         flush_seconds, or at once when the batch is full."""
-        self._lines.append(Line(entry, time.time(), anonymous))
+        self._lines.append((entry, time.time(), anonymous))
         self._views.update(views)
         if len(self._lines) >= FLUSH_AT:
             self._start_flush()
