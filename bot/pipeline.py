@@ -15,6 +15,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from wechatpy.messages import BaseMessage
@@ -110,21 +111,27 @@ class Opened:
     rate: str = "ok"                       # the rate limit's verdict (db.limits.count)
 
 
-def open_turn(conn: Any, key: str, openid: str, owner: str, now: float,
-              window: tuple[str, float] | None, rate: tuple[float, int] | None) -> Opened:
+def claim_turn(conn: Any, key: str, openid: str, owner: str, now: float,
+               window: tuple[str, float] | None, rate: tuple[float, int] | None) -> Opened:
     """Claim the message and, when acquired, count it against the user's rate limit
-    ((window seconds, messages), or None), open the customer-service window and load
-    the session: one transaction, one trip to the database thread. Retries of a
-    message are never acquired, so they are not counted again."""
-    with transaction(conn):
-        claim = dedupe.claim_within(conn, key, openid, owner, now, holder_dead)
-        if claim.state != "acquired":
-            return Opened(claim)
-        verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"
-        if window is not None:
-            quota.register(conn, key, openid, window[0], window[1])
-    # Read once the write lock is free: the claim, not this read, makes the message ours.
-    return Opened(claim, users.load_session(conn, openid, now), verdict)
+    ((window seconds, messages), or None) and open the customer-service window: the
+    body of a group-committed write (Database.write). Retries of a message are never
+    acquired, so they are not counted again."""
+    claim = dedupe.claim_within(conn, key, openid, owner, now, holder_dead)
+    if claim.state != "acquired":
+        return Opened(claim)
+    verdict = rate_limits.count_within(conn, openid, now, *rate) if rate else "ok"
+    if window is not None:
+        quota.register(conn, key, openid, window[0], window[1])
+    return Opened(claim, None, verdict)
+
+
+def with_session(conn: Any, opened: Opened, openid: str, now: float) -> Opened:
+    """The session of an acquired message, read once its claim has committed: the
+    claim, not this read, makes the message ours."""
+    if opened.claim.state != "acquired":
+        return opened
+    return replace(opened, session=users.load_session(conn, openid, now))
 
 
 @dataclass(frozen=True)
@@ -141,26 +148,24 @@ class Closing:
     started: float                   # monotonic, for the latency
 
 
-def finish_reply(conn: Any, closing: Closing, message: BaseMessage,
-                 now: float) -> tuple[str, str]:
+def finish_reply(conn: Any, closing: Closing, message: BaseMessage, alone: str,
+                 stored: users.StoredSession | None, now: float) -> tuple[str, str]:
     """Compose the reply with pending messages, mark them shown, store the reply for
-    retries and save the session: one transaction. Returns the plain XML and the text.
+    retries and save the session: the body of a group-committed write. `alone` is the
+    reply's XML as it goes when nothing waits and `stored` the session's row, both built
+    before any lock is taken. Returns the plain XML and the text.
 
     A crash before the commit leaves the pending messages pending and the message
     claimed (a retry takes over when the lease ends); after it, a retry gets this exact
     reply back. The log line follows through the log book.
     """
-    # Rendered before the write lock is taken: the reply as it goes when nothing waits.
-    alone = text_reply(message, closing.reply_text)
-    stored = users.stored_session(closing.session) if closing.session is not None else None
-    with transaction(conn):
-        waiting = outbox.pending_for(conn, closing.openid) if closing.reply_text else []
-        text, shown = compose(closing.reply_text, waiting)
-        plain = text_reply(message, text) if waiting else alone
-        outbox.mark_shown(conn, shown, now)
-        dedupe.finish(conn, closing.key, plain)
-        if stored is not None:
-            users.save_session(conn, closing.openid, stored, now)
+    waiting = outbox.pending_for(conn, closing.openid) if closing.reply_text else []
+    text, shown = compose(closing.reply_text, waiting)
+    plain = text_reply(message, text) if waiting else alone
+    outbox.mark_shown(conn, shown, now)
+    dedupe.finish(conn, closing.key, plain)
+    if stored is not None:
+        users.save_session(conn, closing.openid, stored, now)
     return plain, text
 
 
@@ -252,8 +257,10 @@ class Pipeline:
         key = inbound.dedupe_key
         limit = self.config.limits
         rate = (limit.window_seconds, limit.messages) if limit.messages > 0 else None
-        opened = await self.db.run(open_turn, key, inbound.openid, self.owner, time.time(),
-                                   self._window(inbound), rate)
+        now = time.time()
+        opened = await self.db.write(claim_turn, key, inbound.openid, self.owner, now,
+                                     self._window(inbound), rate,
+                                     then=partial(with_session, openid=inbound.openid, now=now))
         self.stats[opened.claim.state] += 1
         if opened.claim.state == "done":
             return opened.claim.reply or ""
@@ -290,7 +297,10 @@ class Pipeline:
         try:
             reply, saved = work.result()
             closing = self._closing(inbound, reply, reply.render(), saved, started, reply.outcome)
-            plain, text = await self.db.run(finish_reply, closing, message, time.time())
+            alone = text_reply(message, closing.reply_text)
+            stored = users.stored_session(closing.session) if closing.session is not None else None
+            plain, text = await self.db.write(finish_reply, closing, message, alone, stored,
+                                              time.time())
             self._log(closing, text)
             return plain
         finally:

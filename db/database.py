@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,10 +112,71 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         faults.hit("before_commit")
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # a refused commit (a deferred constraint) leaves it open
+                conn.execute("ROLLBACK")
+            raise
 
 
 _Job = tuple[Callable[[], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+class _Grouped:
+    """What a group's token job returns: its writes' futures are settled one by one."""
+
+
+_GROUPED = _Grouped()
+
+
+@dataclass(frozen=True)
+class Write:
+    """A short write for a group commit: body(conn) runs inside the group's transaction,
+    in a savepoint of its own; then(conn, body's result), if given, runs after the
+    commit and its value is the result (reads that must see the committed write)."""
+    body: Callable[[sqlite3.Connection], Any]
+    then: Callable[[sqlite3.Connection, Any], Any] | None = None
+
+
+def commit_group(conn: sqlite3.Connection, writes: list[Write]
+                 ) -> list[tuple[Any, BaseException | None]]:
+    """Run writes in one transaction, each in a savepoint: a write that raises is undone
+    alone and gets its error; the rest commit together. Nothing is reported before the
+    commit, so a crash before it loses only writes nobody was told of."""
+    bodies: list[tuple[Any, BaseException | None]] = []
+    try:
+        with transaction(conn):
+            for write in writes:
+                bodies.append(_in_savepoint(conn, write))
+    except BaseException as exc:  # no commit: every write of the group failed
+        return [(None, exc)] * len(writes)
+    return [_after_commit(conn, write, body) for write, body in zip(writes, bodies)]
+
+
+def _in_savepoint(conn: sqlite3.Connection, write: Write) -> tuple[Any, BaseException | None]:
+    conn.execute("SAVEPOINT grouped")
+    try:
+        result = write.body(conn)
+    except Exception as exc:
+        if not conn.in_transaction:  # SQLite rolled the whole transaction back
+            raise
+        conn.execute("ROLLBACK TO grouped")
+        conn.execute("RELEASE grouped")
+        return None, exc
+    conn.execute("RELEASE grouped")
+    return result, None
+
+
+def _after_commit(conn: sqlite3.Connection, write: Write,
+                  body: tuple[Any, BaseException | None]) -> tuple[Any, BaseException | None]:
+    result, error = body
+    if error is not None or write.then is None:
+        return body
+    try:
+        return write.then(conn, result), None
+    except Exception as exc:
+        return None, exc
 
 
 class _Threads:
@@ -123,16 +185,33 @@ class _Threads:
     are settled directly (no concurrent Future chained to each), and results finished
     while the event loop is busy wake it once, not once each."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int,
+                 run_group: Callable[[list[Write]], list[tuple[Any, BaseException | None]]]
+                 ) -> None:
         self._count = count
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._guard = threading.Lock()
         self._done: dict[asyncio.AbstractEventLoop, list[tuple[Any, ...]]] = {}
         self._closed = False
+        self._writes: list[tuple[Write, asyncio.AbstractEventLoop, asyncio.Future[Any]]] = []
+        self._run_group = run_group
 
     def submit(self, work: Callable[[], Any], loop: asyncio.AbstractEventLoop,
                future: asyncio.Future[Any]) -> None:
+        self._start()
+        self._jobs.put((work, loop, future))
+
+    def submit_write(self, write: Write, loop: asyncio.AbstractEventLoop,
+                     future: asyncio.Future[Any]) -> None:
+        """Queue a write for the next group: whichever thread wakes first commits every
+        write waiting by then in one transaction."""
+        self._start()
+        with self._guard:
+            self._writes.append((write, loop, future))
+        self._jobs.put((self._commit_group, loop, future))
+
+    def _start(self) -> None:
         with self._guard:
             if self._closed:
                 raise RuntimeError("the database is closed")
@@ -141,7 +220,15 @@ class _Threads:
                                                   daemon=True) for n in range(self._count)]
                 for thread in self._threads:
                     thread.start()
-        self._jobs.put((work, loop, future))
+
+    def _commit_group(self) -> _Grouped:
+        with self._guard:
+            group, self._writes = self._writes, []
+        if group:
+            outcomes = self._run_group([write for write, _, _ in group])
+            for (_, loop, future), (result, error) in zip(group, outcomes):
+                self._finished(loop, (future, result, error))
+        return _GROUPED
 
     def close(self) -> None:
         """Let every queued job finish, then stop the threads."""
@@ -157,7 +244,10 @@ class _Threads:
         while (job := self._jobs.get()) is not None:
             work, loop, future = job
             try:
-                outcome: tuple[Any, ...] = (future, work(), None)
+                result = work()
+                if result is _GROUPED:  # each write of the group is settled already
+                    continue
+                outcome: tuple[Any, ...] = (future, result, None)
             except BaseException as exc:  # handed to the awaiting coroutine
                 outcome = (future, None, exc)
             self._finished(loop, outcome)
@@ -178,7 +268,7 @@ class _Threads:
         with self._guard:
             finished = self._done.pop(loop, [])
         for future, result, error in finished:
-            if future.cancelled():
+            if future.done():  # cancelled by its awaiter
                 continue
             if error is not None:
                 future.set_exception(error)
@@ -197,7 +287,7 @@ class Database:
         self.path = Path(path)
         self.background_checkpoints = background_checkpoints
         self._local = threading.local()
-        self._threads = _Threads(workers)
+        self._threads = _Threads(workers, lambda writes: commit_group(self.connection(), writes))
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
@@ -225,6 +315,17 @@ class Database:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._threads.submit(partial(self.call, fn, *args, **kwargs), loop, future)
+        return await future
+
+    async def write(self, body: Callable[..., T], *args: Any,
+                    then: Callable[[sqlite3.Connection, T], Any] | None = None) -> Any:
+        """Run body(conn, *args) in a write transaction shared with whatever other writes
+        are waiting (a group commit: one BEGIN/COMMIT and one wake-up for a burst of
+        messages) and await its result, or then(conn, result) read after the commit.
+        body must not open a transaction of its own."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._threads.submit_write(Write(lambda conn: body(conn, *args), then), loop, future)
         return await future
 
     async def checkpoint(self) -> None:

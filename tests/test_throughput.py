@@ -14,6 +14,7 @@ import pytest
 
 from bot import logbook, wire
 from db import Database, listings, messages, schema
+from db.database import Write, commit_group
 from tests.conftest import ROOT, free_port, make_config, ready, seed
 from tests.gate import until
 
@@ -190,5 +191,77 @@ async def test_a_killed_server_loses_unwritten_log_lines_but_no_reply(tmp_path: 
         assert db.call(lambda c: c.execute(
             "SELECT state FROM sessions WHERE openid = 'buyer_k'").fetchone()[0])
         assert db.call(lambda c: c.execute("SELECT count(*) FROM message_log").fetchone()[0]) == 0
+    finally:
+        db.close()
+
+
+def _group_db(tmp_path: Path) -> Database:
+    db = Database(tmp_path / "group.db")
+    db.call(lambda c: c.executescript(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE kept (n INTEGER NOT NULL CHECK (n >= 0),"
+        " parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"))
+    return db
+
+
+def _kept(db: Database) -> list[int]:
+    return [row[0] for row in db.call(lambda c: c.execute("SELECT n FROM kept ORDER BY n"))]
+
+
+def test_a_group_commits_together_and_a_failing_write_is_undone_alone(tmp_path: Path) -> None:
+    db = _group_db(tmp_path)
+    other = Database(tmp_path / "group.db")
+    try:
+        def insert(*numbers: int):
+            def body(conn: sqlite3.Connection) -> int:
+                for n in numbers:
+                    conn.execute("INSERT INTO kept (n) VALUES (?)", (n,))
+                return len(numbers)
+            return body
+
+        def seen_by_another_connection(_conn: sqlite3.Connection, result: int) -> tuple[int, list]:
+            return result, _kept(other)  # then() runs after the commit: others see it
+
+        outcomes = db.call(commit_group, [Write(insert(1, 2)), Write(insert(3, -1)),
+                                          Write(insert(4), seen_by_another_connection)])
+        assert outcomes[0] == (2, None)
+        assert isinstance(outcomes[1][1], sqlite3.IntegrityError)  # 3 went with the -1
+        assert outcomes[2] == ((1, [1, 2, 4]), None)
+        assert _kept(db) == [1, 2, 4]
+    finally:
+        other.close()
+        db.close()
+
+
+def test_a_refused_commit_fails_every_write_of_the_group_and_keeps_nothing(tmp_path: Path) -> None:
+    db = _group_db(tmp_path)
+    try:
+        def insert(n: int, parent: int | None = None):
+            return Write(lambda conn: conn.execute("INSERT INTO kept (n, parent) VALUES (?, ?)",
+                                                   (n, parent)).rowcount)
+        outcomes = db.call(commit_group, [insert(1), insert(2, parent=99)])  # no parent 99
+        assert all(isinstance(error, sqlite3.IntegrityError) for _, error in outcomes)
+        assert _kept(db) == []
+        assert db.call(commit_group, [insert(5)]) == [(1, None)]  # the connection is usable
+        assert _kept(db) == [5]
+    finally:
+        db.close()
+
+
+async def test_concurrent_writes_each_get_their_own_result(tmp_path: Path) -> None:
+    db = _group_db(tmp_path)
+    try:
+        def insert(conn: sqlite3.Connection, n: int) -> int:
+            conn.execute("INSERT INTO kept (n) VALUES (?)", (n,))
+            return n * 10
+
+        def count(conn: sqlite3.Connection, result: int) -> tuple[int, int]:
+            return result, conn.execute("SELECT count(*) FROM kept WHERE n = ?",
+                                        (result // 10,)).fetchone()[0]
+        results = await asyncio.gather(*(db.write(insert, n, then=count) for n in range(-3, 60)),
+                                       return_exceptions=True)
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results[:3])
+        assert results[3:] == [(n * 10, 1) for n in range(60)]
+        assert _kept(db) == list(range(60))
     finally:
         db.close()
