@@ -67,6 +67,7 @@ class Connection(sqlite3.Connection):
     """A connection that knows its file's writer lock."""
 
     write_lock: WriterLock
+    file: str  # the database file, as caches keyed per file name it
 
 
 # Per process and file: a forked worker must open its own lock file, since an flock
@@ -90,6 +91,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
         factory=Connection,
     )
     conn.write_lock = _write_lock(Path(path))
+    conn.file = str(Path(path).resolve())
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")

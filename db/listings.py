@@ -373,13 +373,33 @@ def reliability(conn: sqlite3.Connection, seller_ids: Sequence[int]) -> dict[int
     return {row[0]: row[1] for row in rows}
 
 
+@dataclass(frozen=True)
+class Versions:
+    """Counters that changes bump in their own transactions (schema v11 and v13
+    triggers), named with the database file: what is cached under them holds until they
+    move, in every process sharing the file."""
+    file: str
+    catalogue: int  # listings and sellers, views excepted: search results
+    orders: int     # orders' sellers, statuses and cancellations: seller reliability
+
+
+def versions(conn: sqlite3.Connection) -> Versions:
+    row = conn.execute("SELECT c.n, o.n FROM catalogue_version AS c, orders_version AS o"
+                       " WHERE c.id = 1 AND o.id = 1").fetchone()
+    return Versions(_file(conn), row[0], row[1])
+
+
 def catalogue_version(conn: sqlite3.Connection) -> tuple[str, int]:
-    """(database file, a counter that every change to listings or sellers bumps in its
-    own transaction: schema v10 triggers; views excepted). Search results cached under
-    one value hold until it moves, in every process sharing the file."""
-    row = conn.execute("SELECT (SELECT file FROM pragma_database_list WHERE name = 'main'), n"
-                       " FROM catalogue_version WHERE id = 1").fetchone()
-    return row[0], row[1]
+    """(database file, the catalogue's counter): see Versions."""
+    row = conn.execute("SELECT n FROM catalogue_version WHERE id = 1").fetchone()
+    return _file(conn), row[0]
+
+
+def _file(conn: sqlite3.Connection) -> str:
+    known = getattr(conn, "file", None)  # our connections know it; a plain one asks
+    if known is not None:
+        return known
+    return conn.execute("SELECT file FROM pragma_database_list WHERE name = 'main'").fetchone()[0]
 
 
 def count_live(conn: sqlite3.Connection) -> int:

@@ -414,7 +414,24 @@ CREATE TABLE erasures (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12)
+# v13: a counter that every change to what seller reliability reads (an order placed,
+# its status or who cancelled it) bumps, as catalogue_version does for search: each
+# process keeps sellers' reliability under it instead of summing orders per message.
+V13 = """
+CREATE TABLE orders_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT INTO orders_version (id, n) VALUES (1, 0);
+CREATE TRIGGER orders_insert_bumps AFTER INSERT ON orders
+BEGIN UPDATE orders_version SET n = n + 1; END;
+CREATE TRIGGER orders_update_bumps AFTER UPDATE OF seller_id, status, cancelled_by ON orders
+BEGIN UPDATE orders_version SET n = n + 1; END;
+CREATE TRIGGER orders_delete_bumps AFTER DELETE ON orders
+BEGIN UPDATE orders_version SET n = n + 1; END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

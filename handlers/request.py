@@ -242,22 +242,23 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     return Retrieved([], request)
 
 
-class _RetrievalCache:
-    """What retrieve() found, per request and exclusions, for one catalogue version.
+class _VersionedCache:
+    """Values per key for one version of what they were read from (Versions).
 
     Many buyers send the same few requests; the candidates only change when a listing
     or a seller does, and any such change bumps the catalogue version, which is read
-    in the same trip as the lookup. The version names the database file: one process
-    may hold several (the tests do). Entries are shared and must not be mutated.
+    in the same trip as the lookup (likewise sellers' reliability and orders). The
+    version names the database file: one process may hold several (the tests do).
+    Entries are shared and must not be mutated.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], Retrieved] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._version: tuple[str, int] | None = None
         self._lock = threading.Lock()  # database threads share it
 
-    def get(self, version: tuple[str, int], key: tuple[Any, ...]) -> Retrieved | None:
+    def get(self, version: tuple[str, int], key: tuple[Any, ...]) -> Any:
         with self._lock:
             if version != self._version:
                 self._entries.clear()
@@ -268,24 +269,26 @@ class _RetrievalCache:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, version: tuple[str, int], key: tuple[Any, ...], found: Retrieved) -> None:
+    def put(self, version: tuple[str, int], key: tuple[Any, ...], found: Any) -> None:
         with self._lock:
             if version != self._version:
-                return  # the catalogue moved while this was searched
+                return  # the data moved while this was read
             self._entries[key] = found
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
 
-_CACHE = _RetrievalCache()
+_CACHE = _VersionedCache()
+_RELIABILITY = _VersionedCache()
 
 
 def retrieve_cached(conn: sqlite3.Connection, request: Request,
-                    exclude: tuple[int, ...] = (), cap: int = 30) -> Retrieved:
+                    exclude: tuple[int, ...] = (), cap: int = 30,
+                    version: tuple[str, int] | None = None) -> Retrieved:
     """retrieve(), served from the cache while the catalogue is unchanged."""
     # Read the version first: a change committed after it can only make the cached
     # entry newer than its version, never older.
-    version = listings.catalogue_version(conn)
+    version = version or listings.catalogue_version(conn)
     # repr, not dump(): asdict's deep copy cost more than the lookup saves. Equal reprs
     # are equal requests; the same text always builds its slots in the same order.
     key = (repr(request), exclude, cap)
@@ -299,10 +302,16 @@ def retrieve_cached(conn: sqlite3.Connection, request: Request,
 def retrieve_rankable(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = ()
                       ) -> tuple[Retrieved, dict[int, float]]:
     """The candidates and their sellers' reliability: what ranking needs, in one trip.
-    Reliability follows orders, so it is read fresh every time."""
-    found = retrieve_cached(conn, request, exclude)
-    sellers = sorted({c.seller_id for c in found.candidates})
-    return found, listings.reliability(conn, sellers)
+    Reliability follows orders: it is kept until an order is placed or changes."""
+    versions = listings.versions(conn)
+    found = retrieve_cached(conn, request, exclude, version=(versions.file, versions.catalogue))
+    sellers = tuple(sorted({c.seller_id for c in found.candidates}))
+    orders = (versions.file, versions.orders)
+    reliability = _RELIABILITY.get(orders, sellers)
+    if reliability is None:
+        reliability = listings.reliability(conn, sellers)
+        _RELIABILITY.put(orders, sellers, reliability)
+    return found, reliability
 
 
 def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],

@@ -3,6 +3,7 @@ own writes land together, and the batched log loses nothing but its last batch."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -14,6 +15,7 @@ import pytest
 
 from bot import logbook, wire
 from db import Database, listings, messages, schema
+from db.catalogue import read
 from db.database import Write, commit_group
 from tests.conftest import ROOT, free_port, make_config, ready, seed
 from tests.gate import until
@@ -264,4 +266,45 @@ async def test_concurrent_writes_each_get_their_own_result(tmp_path: Path) -> No
         assert results[3:] == [(n * 10, 1) for n in range(60)]
         assert _kept(db) == list(range(60))
     finally:
+        db.close()
+
+
+def test_cached_reliability_follows_every_order_change(tmp_path: Path) -> None:
+    """Reliability is kept under the orders' counter: an order placed, completed or
+    cancelled by its seller reaches the next search in any process."""
+    from handlers.request import Request, retrieve_rankable
+    from nlp import understand
+
+    db = Database(tmp_path / "rel.db")
+    other = Database(tmp_path / "rel.db")  # another process's connection
+    try:
+        db.call(schema.migrate)
+        rows = [{"sku": f"egg-{n}", "title": "散养土鸡蛋 30枚", "category": "禽蛋", "price": 40,
+                 "unit": "盒", "stock": 10, "origin": "云南省 昭通市 镇雄县", "seller": f"农户{n}"}
+                for n in range(2)]
+        (tmp_path / "eggs.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        db.call(listings.import_rows, read(tmp_path / "eggs.json"))
+        request = Request.from_understanding(understand("土鸡蛋"))
+
+        def reliability() -> dict[int, float]:
+            return db.call(retrieve_rankable, request)[1]
+
+        def order(status: str, cancelled_by: str | None = None) -> None:
+            other.call(lambda c: c.execute(
+                "INSERT INTO orders (order_no, listing_id, seller_id, buyer, title, unit,"
+                " price_fen, quantity, total_fen, status, cancelled_by, created_at, status_at)"
+                " SELECT ?, id, seller_id, 'b', title, unit, price_fen, 1, price_fen, ?, ?, 0, 0"
+                " FROM listings WHERE sku = 'egg-0'",
+                (f"20261202-Q{status[:2]}{cancelled_by or ''}", status, cancelled_by)))
+
+        assert reliability() == {}
+        order("completed")
+        assert reliability() == {1: 1.0}
+        order("cancelled", "seller")
+        assert reliability() == {1: 0.5}
+        other.call(lambda c: c.execute("UPDATE orders SET cancelled_by = 'buyer'"
+                                       " WHERE cancelled_by = 'seller'"))
+        assert reliability() == {1: 1.0}
+    finally:
+        other.close()
         db.close()
