@@ -26,7 +26,7 @@ from bot.config import Config, banned_words
 from bot.logbook import LogBook
 from bot.outbox import simulated
 from bot.protocol import text_reply
-from db import Database, dedupe, faults, messages, outbox, quota, users
+from db import Database, dedupe, faults, listings, messages, outbox, quota, users
 from db import limits as rate_limits
 from db.database import transaction
 from db.outbox import Message
@@ -109,6 +109,7 @@ class Opened:
     claim: dedupe.Claim
     session: dict[str, Any] | None = None  # loaded when this process acquired the message
     rate: str = "ok"                       # the rate limit's verdict (db.limits.count)
+    versions: listings.Versions | None = None  # read with the session
 
 
 def claim_turn(conn: Any, key: str, openid: str, owner: str, now: float,
@@ -131,7 +132,8 @@ def with_session(conn: Any, opened: Opened, openid: str, now: float) -> Opened:
     claim, not this read, makes the message ours."""
     if opened.claim.state != "acquired":
         return opened
-    return replace(opened, session=users.load_session(conn, openid, now))
+    return replace(opened, session=users.load_session(conn, openid, now),
+                   versions=listings.versions(conn))
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,7 @@ class Pipeline:
         if opened.claim.state == "busy":
             return await self._wait_for_other(key, started)
         faults.hit("after_claim")
-        return await self._run_leased(inbound, message, started, opened.session or {},
-                                      opened.rate)
+        return await self._run_leased(inbound, message, started, opened)
 
     async def _wait_for_other(self, key: str, started: float) -> str:
         """A retry while the first attempt works: poll its row until the deadline."""
@@ -280,10 +281,10 @@ class Pipeline:
         return ""  # the first attempt still owns delivery
 
     async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float,
-                          session: dict[str, Any], verdict: str) -> str:
+                          opened: Opened) -> str:
         key = inbound.dedupe_key
         renewer = Renewal(self, key)
-        work = asyncio.create_task(self._handle(inbound, session, verdict))
+        work = asyncio.create_task(self._handle(inbound, opened))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
         done, _ = await asyncio.wait((work,), timeout=max(remaining, 0.0))
         if not done:  # the work goes on; its reply leaves through the outbox
@@ -308,15 +309,17 @@ class Pipeline:
 
     # -- handling ----------------------------------------------------------
 
-    async def _handle(self, inbound: Inbound, session: dict[str, Any],
-                      verdict: str) -> tuple[Reply, dict[str, Any] | None]:
+    async def _handle(self, inbound: Inbound,
+                      opened: Opened) -> tuple[Reply, dict[str, Any] | None]:
         """The reply, and the session to save (None after an error, an erasure or when
         rate-limited)."""
         try:
-            if limited := limits.reply_for(verdict):
+            if limited := limits.reply_for(opened.rate):
                 return limited, None
+            session = opened.session or {}
             understanding = self._understand(inbound, session)
-            turn = handlers.Turn(inbound, understanding, self.services, session, time.time())
+            turn = handlers.Turn(inbound, understanding, self.services, session, time.time(),
+                                 versions=opened.versions)
             reply = await self.handle(turn)
             reply.understood = understanding
             return reply, None if reply.erase_user else turn.session

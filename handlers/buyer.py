@@ -16,7 +16,8 @@ from handlers import links, ranking
 from handlers.common import OTHER
 from handlers.context import Turn
 from handlers.order_form import link_quantity
-from handlers.request import Request, Retrieved, retrieve_cached, retrieve_rankable
+from handlers.request import (Request, Retrieved, rankable_if_cached, retrieve_cached,
+                              retrieve_rankable)
 from handlers.router import Router, intent_is
 from handlers.types import Reply
 from nlp.goods import origin_label, short_place
@@ -61,7 +62,8 @@ def offer_text(turn: Turn, number: int, offer: Offer) -> str:
 
 async def _retrieved(turn: Turn, request: Request,
                      exclude: tuple[int, ...] = ()) -> tuple[Retrieved, list[Candidate]]:
-    found, reliability = await turn.services.db.run(retrieve_rankable, request, exclude)
+    cached = rankable_if_cached(turn.versions, request, exclude) if turn.versions else None
+    found, reliability = cached or await turn.services.db.run(retrieve_rankable, request, exclude)
     day = time.strftime("%Y-%m-%d", time.localtime(turn.now))
     return found, ranking.rank(found.candidates, found.request.product,
                                found.request.attributes, reliability, turn.now,

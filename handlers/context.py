@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from db import Database
+from db.listings import Versions
 from handlers.ranking import Weights
 from handlers.types import Inbound, Photo
 from nlp import Understanding
@@ -49,3 +50,6 @@ class Turn:
     now: float = 0.0
     # Lines that lead the reply, whichever handler answers (a form that expired).
     notes: list[str] = field(default_factory=list)
+    # The catalogue's and orders' counters as the message was claimed: cached search
+    # results under them need no trip to the database (None: always ask it).
+    versions: Versions | None = None

@@ -261,6 +261,9 @@ class _VersionedCache:
     def get(self, version: tuple[str, int], key: tuple[Any, ...]) -> Any:
         with self._lock:
             if version != self._version:
+                if self._version is not None and version[0] == self._version[0] \
+                        and version[1] < self._version[1]:
+                    return None  # an asker behind the times: the entries are newer
                 self._entries.clear()
                 self._version = version
                 return None
@@ -289,14 +292,30 @@ def retrieve_cached(conn: sqlite3.Connection, request: Request,
     # Read the version first: a change committed after it can only make the cached
     # entry newer than its version, never older.
     version = version or listings.catalogue_version(conn)
-    # repr, not dump(): asdict's deep copy cost more than the lookup saves. Equal reprs
-    # are equal requests; the same text always builds its slots in the same order.
-    key = (repr(request), exclude, cap)
+    key = _cache_key(request, exclude, cap)
     found = _CACHE.get(version, key)
     if found is None:
         found = retrieve(conn, request, exclude, cap)
         _CACHE.put(version, key, found)
     return found
+
+
+def _cache_key(request: Request, exclude: tuple[int, ...], cap: int = 30) -> tuple[Any, ...]:
+    # repr, not dump(): asdict's deep copy cost more than the lookup saves. Equal reprs
+    # are equal requests; the same text always builds its slots in the same order.
+    return repr(request), exclude, cap
+
+
+def rankable_if_cached(versions: listings.Versions, request: Request,
+                       exclude: tuple[int, ...] = ()) -> tuple[Retrieved, dict[int, float]] | None:
+    """What retrieve_rankable() would return, when both parts are cached under these
+    versions: no database trip at all. None otherwise."""
+    found = _CACHE.get((versions.file, versions.catalogue), _cache_key(request, exclude))
+    if found is None:
+        return None
+    sellers = tuple(sorted({c.seller_id for c in found.candidates}))
+    reliability = _RELIABILITY.get((versions.file, versions.orders), sellers)
+    return None if reliability is None else (found, reliability)
 
 
 def retrieve_rankable(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = ()

@@ -308,3 +308,19 @@ def test_cached_reliability_follows_every_order_change(tmp_path: Path) -> None:
     finally:
         other.close()
         db.close()
+
+
+def test_a_cache_asked_with_an_older_version_neither_answers_nor_forgets() -> None:
+    """A message claimed just before a catalogue change may ask after a newer message
+    filled the cache: it must not get the newer entries (nor clear them)."""
+    from handlers.request import _VersionedCache
+
+    cache = _VersionedCache()
+    assert cache.get(("f", 2), ("k",)) is None
+    cache.put(("f", 2), ("k",), "found at 2")
+    assert cache.get(("f", 1), ("k",)) is None           # behind the times
+    assert cache.get(("f", 2), ("k",)) == "found at 2"    # still there
+    cache.put(("f", 1), ("k",), "found at 1")             # refused: older than the entries
+    assert cache.get(("f", 2), ("k",)) == "found at 2"
+    assert cache.get(("f", 3), ("k",)) is None           # newer: the old entries go
+    assert cache.get(("other file", 1), ("k",)) is None
