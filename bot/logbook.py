@@ -121,7 +121,7 @@ class LogBook:
                 return
             self._lines, self._views = [], Counter()
             try:
-                await self.db.run(write_batch, batch)
+                await self.db.run_background(write_batch, batch)
             except Exception:
                 self._requeue(batch)
                 raise

@@ -188,9 +188,10 @@ class _Threads:
     while the event loop is busy wake it once, not once each."""
 
     def __init__(self, count: int,
-                 run_group: Callable[[list[Write]], list[tuple[Any, BaseException | None]]]
-                 ) -> None:
+                 run_group: Callable[[list[Write]], list[tuple[Any, BaseException | None]]],
+                 name: str = "sqlite") -> None:
         self._count = count
+        self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._guard = threading.Lock()
@@ -218,7 +219,7 @@ class _Threads:
             if self._closed:
                 raise RuntimeError("the database is closed")
             if not self._threads:
-                self._threads = [threading.Thread(target=self._serve, name=f"sqlite_{n}",
+                self._threads = [threading.Thread(target=self._serve, name=f"{self._name}_{n}",
                                                   daemon=True) for n in range(self._count)]
                 for thread in self._threads:
                     thread.start()
@@ -289,7 +290,11 @@ class Database:
         self.path = Path(path)
         self.background_checkpoints = background_checkpoints
         self._local = threading.local()
-        self._threads = _Threads(workers, lambda writes: commit_group(self.connection(), writes))
+        group = lambda writes: commit_group(self.connection(), writes)  # noqa: E731
+        self._threads = _Threads(workers, group)
+        # Work nobody waits on to answer (log batches, checkpoints) on a thread of its
+        # own, so that a reply's reads and writes never queue behind it for a thread.
+        self._background = _Threads(1, group, name="sqlite_background")
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
@@ -330,11 +335,19 @@ class Database:
         self._threads.submit_write(Write(lambda conn: body(conn, *args), then), loop, future)
         return await future
 
+    async def run_background(self, fn: Callable[..., T], *args: Any) -> T:
+        """run(), on the background thread: for work no reply waits on."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._background.submit(partial(self.call, fn, *args), loop, future)
+        return await future
+
     async def checkpoint(self) -> None:
         """Copy committed pages from the WAL into the file, without blocking writers."""
-        await self.run(_checkpoint)
+        await self.run_background(_checkpoint)
 
     def close(self) -> None:
+        self._background.close()
         self._threads.close()
         with self._lock:
             for conn in self._connections:

@@ -11,7 +11,8 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -80,7 +81,8 @@ def record(conn: sqlite3.Connection, entry: LogEntry, at: float | None = None,
     benchmarks) is taken as given; callers write such entries in time order.
     """
     with transaction(conn):
-        return _write(conn, entry, at, anonymous, meta.secret(conn, "pseudonym_salt"))
+        salt = meta.secret(conn, "pseudonym_salt")
+        return _write_rows(conn, [(entry, at, anonymous, None)], salt, live=at is None)[0]
 
 
 @dataclass(frozen=True)
@@ -99,64 +101,76 @@ def prepare_live(entries: Iterable[tuple[LogEntry, float, bool]]) -> list[LiveLi
             for entry, at, anonymous in entries]
 
 
-def record_live(conn: sqlite3.Connection, lines: Iterable[LiveLine]) -> int:
+def record_live(conn: sqlite3.Connection, lines: Sequence[LiveLine]) -> int:
     """Append prepared live lines inside the caller's transaction, in order: the server's
     batched log writer (bot.logbook). Each `at` is kept unless a row already stored is
-    newer, so ids stay in time order."""
+    newer, so ids stay in time order. A line of a user erased after it was answered is
+    written under the pseudonym."""
     salt = meta.secret(conn, "pseudonym_salt")
-    written = 0
-    for line in lines:
-        anonymous = line.anonymous or _erased_since(conn, salt, line.entry.openid, line.at)
-        _write(conn, line.entry, line.at, anonymous, salt, live=True, terms=line.terms)
-        written += 1
-    return written
+    aliases = {line.entry.openid: users.alias(salt, line.entry.openid) for line in lines
+               if line.entry.openid and not line.anonymous
+               and not line.entry.openid.startswith(users.PSEUDONYM_PREFIX)}
+    erased = users.erased_among(conn, aliases.values())
 
-
-def _erased_since(conn: sqlite3.Connection, salt: str, openid: str | None, at: float) -> bool:
-    """The user was erased after this line was answered: it is written under the pseudonym."""
-    if not openid or openid.startswith(users.PSEUDONYM_PREFIX):
-        return False
-    erased = users.erased_at(conn, users.alias(salt, openid))
-    return erased is not None and at <= erased
+    def gone(line: LiveLine) -> bool:
+        when = erased.get(aliases.get(line.entry.openid or "", ""))
+        return when is not None and line.at <= when
+    rows = [(line.entry, line.at, line.anonymous or gone(line), line.terms) for line in lines]
+    return len(_write_rows(conn, rows, salt, live=True))
 
 
 def record_many(conn: sqlite3.Connection, entries: Iterable[tuple[LogEntry, float]]) -> int:
     """Append entries stamped with their own times, in one transaction."""
-    written = 0
     with transaction(conn):
         salt = meta.secret(conn, "pseudonym_salt")
-        for entry, at in entries:
-            _write(conn, entry, at, False, salt)
-            written += 1
-    return written
+        rows = [(entry, at, False, None) for entry, at in entries]
+        return len(_write_rows(conn, rows, salt, live=False))
 
 
-def _write(conn: sqlite3.Connection, entry: LogEntry, at: float | None, anonymous: bool,
-           salt: str, live: bool = False, terms: tuple[str, str] | None = None) -> int:
-    openid = users.alias(salt, entry.openid) if anonymous and entry.openid else entry.openid
-    # Live entries: never earlier than the newest row (threads and processes race between
-    # clock and insert).
-    live = live or at is None
-    stamp = "max(:at, coalesce((SELECT max(at) FROM message_log), 0))" if live else ":at"
-    row = conn.execute(
-        "INSERT INTO message_log (at, openid, msg_type, text, intent, reply, latency_ms, outcome,"
-        f" understood, offers) VALUES ({stamp}, :openid, :msg_type, :text, :intent, :reply,"
-        " :latency_ms, :outcome, :understood, :offers) RETURNING id, at",
-        {"at": time.time() if at is None else at, "openid": openid,
-         "msg_type": entry.msg_type, "text": entry.text, "intent": entry.intent,
-         "reply": entry.reply, "latency_ms": entry.latency_ms, "outcome": entry.outcome,
-         "understood": _dump(entry.understood), "offers": _dump(list(entry.offers) or None)},
-    ).fetchone()
-    log_id, stamped = row[0], row[1]
-    text_terms, reply_terms = terms or (searchable(entry.text), searchable(entry.reply))
-    conn.execute("INSERT INTO message_log_fts (rowid, text, reply, who) VALUES (?, ?, ?, ?)",
-                 (log_id, text_terms, reply_terms, _who(salt, openid)))
-    conn.execute(
-        "INSERT INTO log_daily (day, intent, outcome, product, matched, n) VALUES (?, ?, ?, ?, ?, 1)"
-        " ON CONFLICT DO UPDATE SET n = n + 1",
-        (day_of(stamped), entry.intent or "", entry.outcome, _product(entry.understood),
-         int(bool(entry.offers))))
-    return log_id
+_Row = tuple[LogEntry, "float | None", bool, "tuple[str, str] | None"]
+_LOG_COLUMNS = ("id", "at", "openid", "msg_type", "text", "intent", "reply", "latency_ms",
+                "outcome", "understood", "offers")
+_ROWS_PER_INSERT = 200  # 11 values a row: well within SQLite's bound-parameter limit
+
+
+def _write_rows(conn: sqlite3.Connection, lines: Sequence[_Row], salt: str,
+                live: bool) -> list[int]:
+    """Entries (entry, at or None for now, anonymous, index terms or None) with their
+    full-text rows and daily counts, in a few multi-row statements: a statement per
+    line cost more in hand-offs than the rows do. The caller holds the write
+    transaction, so the ids after the newest row are this batch's."""
+    newest_id, newest_at = conn.execute(
+        "SELECT (SELECT max(id) FROM message_log), (SELECT max(at) FROM message_log)").fetchone()
+    first, newest = (newest_id or 0) + 1, newest_at or 0.0
+    rows, index, daily = [], [], Counter()
+    for log_id, (entry, at, anonymous, terms) in enumerate(lines, first):
+        stamp = time.time() if at is None else at
+        if live or at is None:  # never earlier than the newest row: ids stay in time order
+            stamp = newest = max(stamp, newest)
+        openid = users.alias(salt, entry.openid) if anonymous and entry.openid else entry.openid
+        rows.append((log_id, stamp, openid, entry.msg_type, entry.text, entry.intent,
+                     entry.reply, entry.latency_ms, entry.outcome, _dump(entry.understood),
+                     _dump(list(entry.offers) or None)))
+        text_terms, reply_terms = terms or (searchable(entry.text), searchable(entry.reply))
+        index.append((log_id, text_terms, reply_terms, _who(salt, openid)))
+        daily[(day_of(stamp), entry.intent or "", entry.outcome, _product(entry.understood),
+               int(bool(entry.offers)))] += 1
+    _insert_rows(conn, "message_log", _LOG_COLUMNS, rows)
+    _insert_rows(conn, "message_log_fts", ("rowid", "text", "reply", "who"), index)
+    conn.executemany("INSERT INTO log_daily (day, intent, outcome, product, matched, n)"
+                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                     [(*key, n) for key, n in daily.items()])
+    return [row[0] for row in rows]
+
+
+def _insert_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
+                 rows: Sequence[tuple[Any, ...]]) -> None:
+    names = ", ".join(columns)
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        part = rows[start:start + _ROWS_PER_INSERT]
+        conn.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(part))}",
+                     [value for row in part for value in row])
 
 
 def _dump(value: Any) -> str | None:

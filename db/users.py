@@ -5,6 +5,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ ERASURE_KEPT_SECONDS = 3600
 def erase(conn: sqlite3.Connection, openid: str, now: float | None = None) -> str:
     """Delete everything keyed to the openid and pseudonymise its log; returns the
     pseudonym. Lines of this user still on their way to the log are pseudonymised when
-    written (erased_at)."""
+    written (erased_among)."""
     now = time.time() if now is None else now
     with transaction(conn):
         alias = pseudonym(conn, openid)
@@ -112,10 +113,13 @@ def erase(conn: sqlite3.Connection, openid: str, now: float | None = None) -> st
     return alias
 
 
-def erased_at(conn: sqlite3.Connection, alias: str) -> float | None:
-    """When the user behind this pseudonym was erased, if lately."""
-    row = conn.execute("SELECT at FROM erasures WHERE alias = ?", (alias,)).fetchone()
-    return None if row is None else row[0]
+def erased_among(conn: sqlite3.Connection, aliases: Iterable[str]) -> dict[str, float]:
+    """When each of these pseudonyms' users was erased, for those erased lately."""
+    wanted = sorted(set(aliases))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    return dict(conn.execute(f"SELECT alias, at FROM erasures WHERE alias IN ({marks})", wanted))
 
 
 def prune_erasures(conn: sqlite3.Connection, now: float) -> None:
