@@ -125,16 +125,18 @@ class Request:
 
     def same_product(self) -> Request | None:
         """What to offer when the named specialty or listing is sold out: the same product
-        from anywhere (褚橙 → 冰糖橙, 黄岩蜜橘 → 蜜橘), every other constraint kept. None when
-        the request names nothing narrower than a product (夏橙 stays 夏橙: a buyer
-        who names a product bare is asked or told, not offered another; the relevance set
-        expects nothing for it). A specialty is narrower, even one that is its own base
-        (六安瓜片)."""
+        from anywhere (褚橙 → 冰糖橙, 黄岩蜜橘 → 蜜橘), every other constraint kept; a bare
+        product whose listings are all sold out is itself, so that what it is a kind of is
+        offered (冰糖橙 → 橙子); a name we lack (杜康, 杜康酒: words or a qualifier) is
+        what is left without it, the category if any, so that the goods the sold-out
+        listing is indexed as are offered (白酒). None when nothing wider can be named: a
+        generic alone (芒果) is told it is sold out, not offered another."""
         specialty = specialty_origin(self.product) if self.product else None
-        if specialty is None and not (self.origin or self.qualifiers):
-            return None
+        if specialty is None and not (self.origin or self.qualifiers or self.words):
+            return self if self.product and widened(self.product) else None
         product = specialty[0] if specialty else self.product
-        return replace(self, product=product, origin=None, qualifiers=())
+        return replace(self, product=product, origin=None, qualifiers=(), words=(),
+                       written=None)
 
     def wider(self) -> list[Request]:
         """This request for each generic product its product is a kind of."""
@@ -234,7 +236,11 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉, 六安瓜片
         # → 绿茶), else the goods the sold-out listings themselves are (凌云白毫, a name we
         # lack, is a 绿茶; the only 郏县 牛腩 is 牛肉).
-        for wider in (same, *same.wider(), *_listed_as(conn, request, same)):
+        # A request naming no product (杜康酒, 杜康) first takes what the sold-out
+        # listing is: its category alone would offer any drink.
+        listed = _listed_as(conn, request, same)
+        order = (same, *same.wider(), *listed) if same.product else (*listed, same)
+        for wider in (w for w in order if w.browsable):
             found = listings.find(conn, wider.spec(exclude, cap))
             if found:
                 return Retrieved(found, wider, sold_out=request.label())
@@ -373,7 +379,7 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     named = request.without("price", "attributes")
     sold = listings.find(conn, replace(named.spec(cap=5), sold_out=True))
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
-    listed = [replace(same, product=p, words=()) for p in products]
+    listed = [replace(same, product=p, category=None, words=()) for p in products]
     return [*listed, *(wider for each in listed for wider in each.wider())]
 
 

@@ -515,9 +515,22 @@ def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
 def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     """A word the offers' titles must show, and the other wordings of the same cut of
     meat, which say the same (腱子 is also written 牛腱, 腱子肉)."""
-    same = [wording for cut in lexicon().cuts.get(qualifier, ()) if cut.product is None
+    lex = lexicon()
+    same = [wording for cut in lex.cuts.get(qualifier, ()) if cut.product is None
             for wording in cut.wordings]
-    return tuple(dict.fromkeys((qualifier, *same)))
+    return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier))))
+
+
+def _named_before_category(qualifier: str) -> list[str]:
+    """A name written onto a category word (杜康酒: 酒) is also written without it, the
+    category being the goods (a title says 杜康 50度); a stem of one character says
+    nothing alone (黄茶 keeps 黄茶)."""
+    lex = lexicon()
+    for start in range(2, len(qualifier)):
+        ending = qualifier[start:]
+        if ending in lex.categories and ending not in lex.products:
+            return [qualifier[:start]]
+    return []
 
 
 def kinds_of(product: str) -> list[str]:
@@ -601,8 +614,11 @@ def category_terms(category: str) -> list[str]:
     """The words a category matches in the index; a virtual one (年货) its parts, and itself:
     a listing whose own exported category is that virtual category (休闲零食 → 零食) is one."""
     lex = lexicon()
-    if category in lex.virtual:
-        return [*(part.rpartition("/")[2] for part in lex.virtual[category]), category]
+    if category in lex.virtual:  # an occasion's parts may be virtual too (下酒菜: 熟食)
+        return list(dict.fromkeys([*(term for part in lex.virtual[category]
+                                     for term in (category_terms(part) if part in lex.virtual
+                                                  else [part.rpartition("/")[2]])),
+                                   category]))
     return [category]
 
 

@@ -14,18 +14,22 @@ from nlp import lexicon
 
 _LEXICON_FREQ = 50_000
 _loaded = False
+_loading = False  # load() is running: words() it calls must not start it again
 # How often jieba's corpus saw each lexicon word, before we raised them all alike.
 _corpus_frequency: dict[str, int] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
 _SEPARATOR = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def load() -> None:
-    """Load jieba's dictionary; call at start-up, never on the request path."""
-    global _loaded
+    """Load jieba's dictionary; call at start-up, never on the request path. Segmenting
+    before it loads it first: a word read without the lexicon in jieba would be read
+    otherwise than after (冰糖橙 cut into 冰糖 / 橙)."""
+    global _loaded, _loading
     with _lock:
-        if _loaded:
+        if _loaded or _loading:
             return
+        _loading = True
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         # Lexicon words segment whole (赣南脐橙, 五常大米, 土鸡蛋); search mode still
@@ -43,6 +47,7 @@ def load() -> None:
         gc.collect()
         gc.freeze()
         _loaded = True
+        _loading = False
 
 
 def normalise(text: str) -> str:
@@ -52,11 +57,15 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Precise-mode words of the text, without punctuation or spaces."""
+    if not _loaded:
+        load()
     return [w for w in jieba.lcut(normalise(text)) if not _SEPARATOR.fullmatch(w)]
 
 
 def search_terms(text: str) -> list[str]:
     """Search-mode terms: whole words plus their dictionary parts (赣南脐橙 → 赣南, 脐橙, 赣南脐橙)."""
+    if not _loaded:
+        load()
     return [w for w in jieba.lcut_for_search(normalise(text)) if not _SEPARATOR.fullmatch(w)]
 
 

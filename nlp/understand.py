@@ -107,14 +107,15 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
                 found.candidates[len(found.regions) - 1] = lex.regions[word]
         elif found.product is None and found.category is None and _class_word(word, lex, found):
             goods_at = position
-        elif word in lex.nonfood or (position == goods_at + 1 and word in lex.nonfood_heads):
+        elif word in lex.nonfood or (position == goods_at + 1 and (
+                word in lex.nonfood_heads or _material(words, position, lex))):
             nonfood_at = position
             found.unknown.append(word)  # 有没有卖化肥的 still asks to buy something
         elif position in recipients and _CJK_RUN.fullmatch(word):  # 长辈 in 送长辈的: no goods
             found.gift = found.gift or recipients[position]
         elif word not in stop and not word.isdigit() and word not in lex.products:
             found.unknown.append(word)
-            if _nonfood_compound(word, lex):
+            if _nonfood_compound(word, lex) and not _goods_follow(words, position, lex):
                 found.nonfood = word
     _resolve_places(found)
     if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
@@ -184,15 +185,36 @@ def _class_word(word: str, lex: Lexicon, found: _Found) -> bool:
     return True
 
 
+def _material(words: list[str], position: int, lex: Lexicon) -> bool:
+    """苹果 / 木: a material cut off after goods, unless goods follow (鸡毛 / 菜)."""
+    return words[position] in lex.materials and not _goods_follow(words, position, lex)
+
+
+def _goods_follow(words: list[str], position: int, lex: Lexicon) -> bool:
+    """The next word names goods: what went before qualifies them (鸡毛 / 菜 is a vegetable)."""
+    after = words[position + 1] if position + 1 < len(words) else ""
+    return after in lex.products or (after in lex.categories and after not in lex.nonfood)
+
+
 def _nonfood_compound(word: str, lex: Lexicon) -> bool:
     """咖啡杯, 茶叶罐 ... a word the lexicon lacks whose head is a kind of thing we do not
-    sell (杯 as in 杯子 and 茶杯) and whose modifier is goods."""
+    sell (杯 as in 杯子 and 茶杯) and whose modifier is goods; or goods with a material
+    after them (核桃木, 鸭绒, 羊毛): the material, of which things are made."""
+    if word in lex.products:
+        return False
+    material = next((m for m in lex.materials if word.endswith(m) and len(word) > len(m)), None)
+    if material and _ends_in_goods(word[:-len(material)], lex, shortest=1):
+        return True
     head = word[:-1] if word.endswith(("子", "儿")) else word
     if len(head) < 3 or head[-1] not in lex.nonfood_heads:
         return False
-    modifier = head[:-1]
+    return _ends_in_goods(head[:-1], lex, shortest=2)
+
+
+def _ends_in_goods(modifier: str, lex: Lexicon, shortest: int) -> bool:
+    """The modifier ends in a goods or category word of at least `shortest` characters."""
     return any(modifier[start:] in lex.products or modifier[start:] in lex.categories
-               for start in range(len(modifier) - 1))
+               for start in range(len(modifier) - shortest + 1))
 
 
 def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
@@ -539,23 +561,26 @@ def _english_run(run: str) -> str:
 def _english_word(phrase: str) -> str | None:
     """A name as listed, or its singular (berries → berry, tomatoes → tomato, eggs → egg)."""
     english = lexicons.lexicon().english
-    for singular in (phrase, phrase[:-3] + "y" if phrase.endswith("ies") else None,
-                     phrase[:-2] if phrase.endswith("es") else None,
-                     phrase[:-1] if phrase.endswith("s") else None):
-        if singular and singular in english:
-            return english[singular]
-    return None
+    return next((english[s] for s in lexicons.singulars(phrase) if s in english), None)
 
 
 def _choose(text: str) -> tuple[int | None, str]:
     match = _CHOOSE.search(text)
     if not match:
         return None, text
+    if match.group("b") and _names_goods_before(text[:match.start()]):
+        return None, text  # 青薯9号, 户太八号: a numbered variety, no choice
     raw = match.group("a") or match.group("b") or match.group("c")
     value = numbers.to_decimal(raw)
     if value is None or not 0 < value <= 50:
         return None, text
     return int(value), text[: match.start()] + " " + text[match.end():]
+
+
+def _names_goods_before(text: str) -> bool:
+    """The text ends in a goods word written right onto what follows (青薯 in 青薯9号)."""
+    products = lexicons.lexicon().products
+    return any(text[-size:] in products for size in range(2, 6) if len(text) >= size)
 
 
 def _price_slots(prices: list[numbers.Price]) -> dict[str, Any]:
