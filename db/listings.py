@@ -536,8 +536,9 @@ def take_stock(conn: sqlite3.Connection, listing_id: int, quantity: int,
 
 def add_view_counts(conn: sqlite3.Connection, counts: Mapping[int, int]) -> None:
     """Buyers were shown each listing this many more times; in id order, so the pages
-    are visited once each."""
-    conn.executemany("UPDATE listings SET views = views + ? WHERE id = ?",
+    are visited once each. A listing deleted meanwhile is skipped."""
+    conn.executemany("INSERT INTO listing_views (listing_id, n) SELECT id, ? FROM listings"
+                     " WHERE id = ? ON CONFLICT(listing_id) DO UPDATE SET n = n + excluded.n",
                      [(n, listing_id) for listing_id, n in sorted(counts.items())])
 
 

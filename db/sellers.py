@@ -128,10 +128,10 @@ def next_number(conn: sqlite3.Connection, seller_id: int) -> int:
 
 _OWN = """
 SELECT l.id, l.seller_no AS number, l.title, l.price_fen, l.unit, l.stock, l.origin, l.status,
-       l.review, l.review_note, l.views, l.photo, l.product,
+       l.review, l.review_note, coalesce(v.n, 0) AS views, l.photo, l.product,
        (SELECT count(*) FROM orders AS o WHERE o.listing_id = l.id
           AND o.status != 'cancelled') AS orders
-FROM listings AS l WHERE l.seller_id = ?
+FROM listings AS l LEFT JOIN listing_views AS v ON v.listing_id = l.id WHERE l.seller_id = ?
 """
 
 

@@ -31,3 +31,26 @@ def test_wal_and_busy_timeout_are_on(tmp_path: Path) -> None:
         assert db.call(lambda c: c.execute("PRAGMA busy_timeout").fetchone()[0]) >= 5000
     finally:
         db.close()
+
+
+def test_view_counts_move_to_their_own_table_and_skip_deleted_listings(tmp_path: Path) -> None:
+    from db import listings
+
+    db = Database(tmp_path / "views.db")
+    try:
+        db.call(schema.migrate, 13)
+        db.call(lambda c: c.executescript(
+            "INSERT INTO sellers (ident, name, created_at) VALUES ('s', 'S', 0);"
+            "INSERT INTO listings (sku, seller_id, title, price_fen, unit, stock, status,"
+            " created_at, updated_at, views) VALUES"
+            " ('a', 1, '土豆', 150, '斤', 10, 'live', 0, 0, 7),"
+            " ('b', 1, '红薯', 150, '斤', 10, 'live', 0, 0, 0);"))
+        assert db.call(schema.migrate) == schema.CURRENT_VERSION
+        db.call(lambda c: listings.add_view_counts(c, {1: 2, 2: 1, 99: 5}))  # 99: no such listing
+
+        def counts() -> list[tuple[int, int]]:
+            return [tuple(r) for r in db.call(lambda c: c.execute(
+                "SELECT listing_id, n FROM listing_views ORDER BY listing_id").fetchall())]
+        assert counts() == [(1, 9), (2, 1)]
+    finally:
+        db.close()
