@@ -214,23 +214,47 @@ def understood_text(text: str, session: dict[str, Any]) -> Understanding:
 HandleFn = Callable[[handlers.Turn], Awaitable[Reply]]
 
 
-class Renewal:
-    """Renews a message's lease every third of its length while the message is worked
-    on. Nearly every message is answered long before the first renewal is due, so only
-    a timer exists until then, not a task."""
+class Leases:
+    """The leases of the messages this process is working on, renewed together: every
+    sixth of a lease, one trip renews those held for a third of one. Nearly every
+    message is answered long before that, so holding a lease costs a dict entry, not a
+    timer per message."""
 
-    def __init__(self, pipeline: Pipeline, key: str) -> None:
-        self._task: asyncio.Task[Any] | None = None
-        self._timer = asyncio.get_running_loop().call_later(
-            dedupe.LEASE_SECONDS / 3, self._start, pipeline, key)
+    def __init__(self, db: Database, owner: str) -> None:
+        self.db = db
+        self.owner = owner
+        self._held: dict[str, float] = {}  # key -> when taken or last renewed (monotonic)
+        self._sweeper: asyncio.Task[None] | None = None
 
-    def _start(self, pipeline: Pipeline, key: str) -> None:
-        self._task = pipeline._spawn(pipeline._renew(key))
+    def hold(self, key: str) -> None:
+        self._held[key] = time.monotonic()
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
 
-    def cancel(self) -> None:
-        self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
+    def release(self, key: str) -> None:
+        self._held.pop(key, None)
+
+    def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+
+    async def _sweep(self) -> None:
+        """Keep the leases alive while working, so only a crash lets a retry take over."""
+        while True:
+            await asyncio.sleep(dedupe.LEASE_SECONDS / 6)
+            started = time.monotonic()
+            due = [key for key, since in self._held.items()
+                   if started - since >= dedupe.LEASE_SECONDS / 3]
+            if not due:
+                continue
+            try:
+                await self.db.write(dedupe.renew_within, due, self.owner, time.time())
+            except Exception:  # a busy database: try again at the next sweep
+                log.exception("renewing %d leases failed", len(due))
+                continue
+            for key in due:
+                if key in self._held:
+                    self._held[key] = started
 
 
 class Pipeline:
@@ -251,6 +275,7 @@ class Pipeline:
             require_review=config.listings.require_review, banned_words=banned_words(config),
             photos=photos)
         self._background: set[asyncio.Task[Any]] = set()
+        self.leases = Leases(db, self.owner)
         self._late: set[asyncio.Task[Any]] = set()
 
     # -- entry point -------------------------------------------------------
@@ -283,14 +308,14 @@ class Pipeline:
     async def _run_leased(self, inbound: Inbound, message: BaseMessage, started: float,
                           opened: Opened) -> str:
         key = inbound.dedupe_key
-        renewer = Renewal(self, key)
+        self.leases.hold(key)
         work = asyncio.create_task(self._handle(inbound, opened))
         remaining = self.config.deadline.seconds - (time.monotonic() - started)
         done, _ = await asyncio.wait((work,), timeout=max(remaining, 0.0))
         if not done:  # the work goes on; its reply leaves through the outbox
             await self.db.run(dedupe.finish, key, "")
             self.stats["deadline"] += 1
-            late = self._spawn(self._finish_late(work, inbound, started, renewer))
+            late = self._spawn(self._finish_late(work, inbound, started))
             self._late.add(late)
             late.add_done_callback(self._late.discard)
             return ""
@@ -305,7 +330,7 @@ class Pipeline:
             self._log(closing, text)
             return plain
         finally:
-            renewer.cancel()
+            self.leases.release(key)
 
     # -- handling ----------------------------------------------------------
 
@@ -345,12 +370,12 @@ class Pipeline:
     # -- past the deadline -------------------------------------------------
 
     async def _finish_late(self, work: asyncio.Task[tuple[Reply, dict[str, Any] | None]],
-                           inbound: Inbound, started: float, renewer: Renewal) -> None:
+                           inbound: Inbound, started: float) -> None:
         """The reply is late: it leaves through the outbox, whatever channel that finds."""
         try:
             reply, saved = await work
         finally:
-            renewer.cancel()
+            self.leases.release(inbound.dedupe_key)
         text = reply.render(outbox.MAX_TEXT_BYTES)
         if text:
             await self.db.run(outbox.enqueue, "late_reply", inbound.openid, text,
@@ -361,12 +386,6 @@ class Pipeline:
         self._log(closing, text)
 
     # -- plumbing ----------------------------------------------------------
-
-    async def _renew(self, key: str) -> None:
-        """Keep the lease alive while working, so only a crash lets a retry take over."""
-        while True:
-            await self.db.run(dedupe.renew, key, self.owner, time.time())
-            await asyncio.sleep(dedupe.LEASE_SECONDS / 3)
 
     @staticmethod
     def _closing(inbound: Inbound, reply: Reply, text: str, session: dict[str, Any] | None,
@@ -398,6 +417,7 @@ class Pipeline:
         """Let late replies finish before shutdown so nothing acknowledged is lost."""
         if self._late:
             await asyncio.wait(list(self._late), timeout=timeout)
+        self.leases.stop()
         for task in list(self._background):
             task.cancel()
         await self.logbook.close()

@@ -55,9 +55,13 @@ def peek(conn: sqlite3.Connection, key: str) -> str | None:
     return row[0] if row else None
 
 
-def renew(conn: sqlite3.Connection, key: str, owner: str, now: float) -> None:
-    conn.execute("UPDATE dedupe SET lease_until = ? WHERE key = ? AND owner = ? AND reply IS NULL",
-                 (now + LEASE_SECONDS, key, owner))
+def renew_within(conn: sqlite3.Connection, keys: list[str], owner: str, now: float) -> None:
+    """Extend the leases this owner still holds on keys, inside the caller's transaction."""
+    for start in range(0, len(keys), 500):
+        part = keys[start:start + 500]
+        marks = ", ".join("?" * len(part))
+        conn.execute(f"UPDATE dedupe SET lease_until = ? WHERE key IN ({marks}) AND owner = ?"
+                     " AND reply IS NULL", (now + LEASE_SECONDS, *part, owner))
 
 
 def finish(conn: sqlite3.Connection, key: str, reply: str) -> None:
