@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from db import meta, users
+from db import jsontext, meta, users
 from db.database import transaction
 from db.listings import fts_query
 from nlp import segment
@@ -174,7 +174,7 @@ def _insert_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else jsontext.dumps(value)
 
 
 def _product(understood: dict[str, Any] | None) -> str:

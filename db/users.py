@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from db import meta, orders, outbox
+from db import jsontext, meta, orders, outbox
 from db.database import transaction
 
 SESSION_IDLE_SECONDS = 30 * 60
@@ -26,7 +25,7 @@ def load_session(conn: sqlite3.Connection, openid: str, now: float | None = None
                        "WHERE openid = ?", (openid,)).fetchone()
     if row is None:
         return {}
-    saved = json.loads(row["state"])
+    saved = jsontext.loads(row["state"])
     if now - row["updated_at"] <= SESSION_IDLE_SECONDS:
         state = saved
     else:
@@ -50,7 +49,7 @@ def stored_session(state: dict[str, Any]) -> StoredSession:
     state = dict(state)
     state.pop(EXPIRED_KEY, None)
     location = state.pop("location", None) or [None, None]
-    return StoredSession(json.dumps(state, ensure_ascii=False, default=str),
+    return StoredSession(jsontext.dumps(state),
                          location[0], location[1])
 
 

@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from db import listings
@@ -205,6 +206,11 @@ class Retrieved:
     fallback: bool = False              # found by title text, not by the goods index
     tried: list[str] = field(default_factory=list)
 
+    @cached_property
+    def sellers(self) -> tuple[int, ...]:
+        """The candidates' sellers, in id order: what reliability is read and kept for."""
+        return tuple(sorted({c.seller_id for c in self.candidates}))
+
 
 def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = (),
              cap: int = 30) -> Retrieved:
@@ -319,8 +325,7 @@ def rankable_if_cached(versions: listings.Versions, request: Request,
     found = _CACHE.get((versions.file, versions.catalogue), _cache_key(request, exclude))
     if found is None:
         return None
-    sellers = tuple(sorted({c.seller_id for c in found.candidates}))
-    reliability = _RELIABILITY.get((versions.file, versions.orders), sellers)
+    reliability = _RELIABILITY.get((versions.file, versions.orders), found.sellers)
     return None if reliability is None else (found, reliability)
 
 
@@ -330,12 +335,11 @@ def retrieve_rankable(conn: sqlite3.Connection, request: Request, exclude: tuple
     Reliability follows orders: it is kept until an order is placed or changes."""
     versions = listings.versions(conn)
     found = retrieve_cached(conn, request, exclude, version=(versions.file, versions.catalogue))
-    sellers = tuple(sorted({c.seller_id for c in found.candidates}))
     orders = (versions.file, versions.orders)
-    reliability = _RELIABILITY.get(orders, sellers)
+    reliability = _RELIABILITY.get(orders, found.sellers)
     if reliability is None:
-        reliability = listings.reliability(conn, sellers)
-        _RELIABILITY.put(orders, sellers, reliability)
+        reliability = listings.reliability(conn, found.sellers)
+        _RELIABILITY.put(orders, found.sellers, reliability)
     return found, reliability
 
 
