@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from db.listings import Candidate
 
@@ -54,33 +57,51 @@ def _attribute_text(title: str, tags: str | None) -> str:
 def rank(candidates: Sequence[Candidate], product: str | None, attributes: Sequence[str],
          reliability: dict[int, float], now: float, weights: Weights, openid: str,
          day: str) -> list[Candidate]:
-    """Score every candidate, then order best first with near-ties rotated."""
+    """Score every candidate, then order best first with near-ties rotated per buyer and
+    per day. The tiers of near-equal scores are kept for the minute per candidate list
+    (a cached search's list is shared): only the rotation is worked out per buyer."""
+    seed = _seed(openid, day)
+    ordered: list[Candidate] = []
+    for tier in _tiers(candidates, product, tuple(attributes), reliability, now, weights):
+        ordered += tier if len(tier) == 1 else sorted(tier, key=lambda c: _mix(seed ^ c.id))
+    return ordered
+
+
+TIERS_KEPT = 2048
+_kept_tiers: OrderedDict[tuple[Any, ...], tuple[list[list[Candidate]], Sequence[Candidate],
+                                                 dict[int, float]]] = OrderedDict()
+_kept_lock = threading.Lock()  # search-eval ranks on database threads
+
+
+def _tiers(candidates: Sequence[Candidate], product: str | None, attributes: tuple[str, ...],
+           reliability: dict[int, float], now: float, weights: Weights) -> list[list[Candidate]]:
+    # An entry holds its candidate list and reliability, so their ids stay theirs.
+    key = (id(candidates), product, attributes, id(reliability), int(now // 60), weights)
+    with _kept_lock:
+        kept = _kept_tiers.get(key)
+    if kept is not None and kept[1] is candidates and kept[2] is reliability:
+        return kept[0]
     scored = [(score(c, product, attributes, reliability.get(c.seller_id), now, weights), c)
               for c in candidates]
-    return rotate(scored, openid, day)
+    tiers = tiers_of(scored)
+    with _kept_lock:
+        _kept_tiers[key] = (tiers, candidates, reliability)
+        if len(_kept_tiers) > TIERS_KEPT:
+            _kept_tiers.popitem(last=False)
+    return tiers
 
 
-def rotate(scored: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
-    """Best first; runs of near-equal scores are reordered per buyer and per day."""
-    scored = sorted(scored, key=lambda pair: -pair[0])
-    ordered: list[Candidate] = []
-    group: list[tuple[float, Candidate]] = []
-    for pair in scored:
-        if group and abs(group[0][0] - pair[0]) > TIE_SHARE * max(abs(group[0][0]), 1e-9):
-            ordered += _shuffle(group, openid, day)
-            group = []
-        group.append(pair)
-    return ordered + _shuffle(group, openid, day)
-
-
-def _shuffle(group: list[tuple[float, Candidate]], openid: str, day: str) -> list[Candidate]:
-    if len(group) == 1:  # nothing to take turns with
-        return [group[0][1]]
-    seed = _seed(openid, day)
-
-    def key(pair: tuple[float, Candidate]) -> int:
-        return _mix(seed ^ pair[1].id)
-    return [candidate for _, candidate in sorted(group, key=key)]
+def tiers_of(scored: list[tuple[float, Candidate]]) -> list[list[Candidate]]:
+    """Best first, in runs of near-equal scores (within TIE_SHARE of the run's best)."""
+    tiers: list[list[Candidate]] = []
+    best = 0.0
+    for value, candidate in sorted(scored, key=lambda pair: -pair[0]):
+        if tiers and abs(best - value) <= TIE_SHARE * max(abs(best), 1e-9):
+            tiers[-1].append(candidate)
+        else:
+            tiers.append([candidate])
+            best = value
+    return tiers
 
 
 @lru_cache(maxsize=4096)

@@ -326,3 +326,24 @@ def test_a_cache_asked_with_an_older_version_neither_answers_nor_forgets() -> No
     assert cache.get(("f", 2), ("k",)) == "found at 2"
     assert cache.get(("f", 3), ("k",)) is None           # newer: the old entries go
     assert cache.get(("other file", 1), ("k",)) is None
+
+
+def test_ranked_tiers_are_kept_per_list_and_minute_and_rotated_per_buyer() -> None:
+    from handlers import ranking
+    from db.listings import Candidate
+
+    def offer(n: int, bm25: float, seller: int) -> Candidate:
+        return Candidate(id=n, sku=f"s{n}", title="土鸡蛋", price_fen=100, unit="盒", origin="",
+                         seller="", stock=1, status="live", seller_id=seller, bm25=bm25,
+                         updated_at=0.0)
+    listed = [offer(n, -10.0, n) for n in range(1, 9)] + [offer(9, -2.0, 9)]
+    weights = ranking.Weights(boost_freshness=0.0)
+    orders = {ranking.rank(listed, None, (), {}, 120.0, weights, f"buyer{b}", "2026-12-02")[0].id
+              for b in range(40)}
+    assert len(orders) > 3  # near-ties take turns across buyers, from the kept tiers
+    one = ranking.rank(listed, None, (), {}, 125.0, weights, "buyer1", "2026-12-02")
+    assert one == ranking.rank(listed, None, (), {}, 130.0, weights, "buyer1", "2026-12-02")
+    assert one[-1].id == 9  # the weak match stays last
+    cancelled = {1: 0.0}  # seller 1 cancelled its orders: a new dict is scored afresh
+    moved = ranking.rank(listed, None, (), cancelled, 130.0, weights, "buyer1", "2026-12-02")
+    assert [c.id for c in moved[-2:]] == [1, 9] and [c.id for c in one[-2:]] != [1, 9]
