@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot import wire
-from bot.pipeline import PENDING_HEAD
+from bot.pipeline import PENDING_HEAD, finished_within
 from tests.conftest import make_config, seed, start_bot, stop_bot
 from tests.fake_wechat import FakeWeChat
 from tests.gate import Gate, until
@@ -100,3 +100,18 @@ def test_quota_limits_and_windows(tmp_path) -> None:
         assert db.call(quota.take, "m2", "u", "message", now, now + 48 * 3600 + 1) is False
     finally:
         db.close()
+
+
+async def test_finished_within_reports_work_done_in_time_and_leaves_slow_work_running() -> None:
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        await release.wait()
+        return "late"
+    quick = asyncio.create_task(asyncio.sleep(0, result="now"))
+    assert await finished_within(quick, 5.0) and quick.result() == "now"
+    work = asyncio.create_task(slow())
+    assert not await finished_within(work, 0.05)
+    assert not work.done()  # the deadline passed; the work goes on
+    release.set()
+    assert await work == "late"
