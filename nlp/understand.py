@@ -388,9 +388,21 @@ def _homophone_after_place(words: list[str], found: _Found, lex: Lexicon) -> Non
 
 def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
     """The text with every word the lexicons explained blanked (cuts of meat included): a
-    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐)."""
-    return "".join(word if (word in found.unknown and word not in lex.cuts) or word.isascii()
-                   else " " for word in words)
+    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐).
+    A one-character stopword jieba cut off an unknown word stays with it: the typo may be
+    that character (折耳跟 is 折耳 / 跟, and 跟 is a stopword)."""
+    def unknown(word: str) -> bool:
+        return (word in found.unknown and word not in lex.cuts) or word.isascii()
+
+    def clings(at: int) -> bool:
+        word = words[at]
+        return (len(word) == 1 and _is_hanzi(word)
+                and word in _ignored_words() and word not in lex.products
+                and any(0 <= near < len(words) and unknown(words[near])
+                        and all(_is_hanzi(c) for c in words[near])
+                        for near in (at - 1, at + 1)))
+    return "".join(word if unknown(word) or clings(at) else " "
+                   for at, word in enumerate(words))
 
 
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
@@ -449,6 +461,26 @@ def _correct_before_product(found: _Found, lex: Lexicon, text: str) -> None:
     if probe.product and probe.product != found.product and probe.surface == qualifier + surface:
         found.product, found.surface, found.corrected = probe.product, probe.surface, probe.corrected
         found.qualifiers.remove(qualifier)
+
+
+def _is_hanzi(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def _correct_after_product(found: _Found, lex: Lexicon, text: str) -> None:
+    """鱿鱼千: a character left unknown right after a goods word may, with it, be a typo
+    of a longer name (鱿鱼干); only a correction of the whole of both counts."""
+    surface = found.surface or ""
+    for after in [w for w in found.unknown if len(w) == 1]:
+        if surface + after not in text:
+            continue
+        probe = _Found(unknown=[after])
+        _correct_shape(surface + after, probe, lex)  # its sound is the goods word's own
+        if probe.product and probe.surface == surface + after:
+            found.product, found.surface, found.corrected = (
+                probe.product, probe.surface, probe.corrected)
+            found.unknown.remove(after)
+            return
 
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
@@ -770,6 +802,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         _correct_before_category(found, lex)
     elif found.product and found.qualifiers and found.surface:
         _correct_before_product(found, lex, nums.rest)
+    if found.product and found.surface and found.unknown and not found.corrected:
+        _correct_after_product(found, lex, nums.rest)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:

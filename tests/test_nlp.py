@@ -259,6 +259,19 @@ def test_typos_of_shape(text: str, product: str) -> None:
     assert understand(text).slots.get("product") == product
 
 
+def test_typos_of_shape_in_a_cut_off_stopword_or_after_a_goods_word() -> None:
+    # jieba cuts 折耳跟 as 折耳 / 跟, and 跟 is a stopword: the typo is that character.
+    result = understand("折耳跟")
+    assert (result.slots.get("product"), result.corrected) == ("折耳根", "折耳跟")
+    # 千 left over after a goods word is, with it, a longer name one look-alike away.
+    assert understand("鱿鱼千").slots.get("product") == "鱿鱼干"
+    assert understand("牛肉千").slots.get("product") == "牛肉干"
+    # A stopword between goods, or an amount after them, is no typo.
+    assert understand("苹果跟梨").slots.get("product") == "苹果"
+    assert understand("我跟你说").slots.get("product") is None
+    assert understand("鱿鱼十斤").slots.get("product") == "鱿鱼"
+
+
 def test_typos_of_shape_from_parts_that_pair_up() -> None:
     from nlp.shapes import alike
     assert alike("叁", "参") and alike("祀", "杞")  # 厶大三/厶大彡; 礻巳/木己
