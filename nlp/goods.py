@@ -355,6 +355,26 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def shelf_text(category: str) -> str:
+    """A listing's exported category as the words it is indexed under. A level naming
+    several goods of ours (禽蛋-鸡鸭鹅, 调味-酱油醋, 零食-肉干肉松) says what shelf the
+    listing is on, not what it is: its goods words are left out (a duck under 鸡鸭鹅 is no
+    鹅), its category words kept. A level naming one product (水果/葡萄) stays whole."""
+    lex = lexicon()
+    kept: list[str] = []
+    for level in _LEVEL_BREAK.split(simplified(category)):
+        terms = segment.search_terms(level) if level else []
+        goods = {lex.products[w] for w in terms if w in lex.products and w not in lex.categories}
+        if len(goods) > 1 and level not in lex.products:
+            kept.extend(w for w in terms if w not in lex.products or w in lex.categories)
+        elif level:
+            kept.append(level)
+    return " ".join(kept)
+
+
+_LEVEL_BREAK = re.compile(r"[\s\-/>|,，、·_]+")
+
+
 _GENERIC_SUFFIXES = ("制品", "产品", "类", "品")  # 蛋品, 酒类: the head is before them
 
 

@@ -441,6 +441,23 @@ def test_a_word_read_as_a_typo_that_titles_have_was_meant(tmp_path: Path) -> Non
     assert offered([pepper, maw]) == ["M-1"]
 
 
+def test_a_category_level_naming_several_goods_is_a_shelf(tmp_path: Path) -> None:
+    """禽蛋-鸡鸭鹅 is where a duck is shelved, no evidence that it is a goose; a level
+    naming one product (水果/葡萄) still says what an unread title is."""
+    rows = [
+        {**_listing("D-1", "靖西 大麻鸭 整只", 9, "广西壮族自治区 百色市 靖西市", "壮乡鸭场"),
+         "category": "禽蛋-鸡鸭鹅"},
+        {**_listing("S-1", "中坝 口蘑酱油 1L", 9, "四川省 绵阳市 江油市", "中坝酱园"),
+         "category": "调味-酱油醋"},
+        {**_listing("G-1", "萧县 醉金香 5斤", 9, "安徽省 宿州市 萧县", "萧县果园"),
+         "category": "水果/葡萄"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "shelves", rows, [
+        "鹅", "广西的鹅", "鸭子", "醋", "酱油", "葡萄"])}
+    assert results["鹅"] == results["广西的鹅"] == results["醋"] == []
+    assert (results["鸭子"], results["酱油"], results["葡萄"]) == (["D-1"], ["S-1"], ["G-1"])
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
