@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import lexicon, words
+from nlp.lexicon import Cut, lexicon, words
 from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
@@ -319,7 +319,7 @@ def _meat(title: str) -> list[str]:
     animal: str | None = None
     for token in tokens:
         cuts = lex.cuts.get(token) or (lex.cuts.get(token[1:]) if token[0] in lex.meat else None)
-        beast = animal
+        beast = animal or (only_animal(cuts) if cuts else None)
         if cuts and token[0] in lex.meat and not (animal and animal[-1] == token[0]):
             beast = token[0]  # 牛腱子 names its animal; after 牦牛 it is still 牦牛's
         if cuts and beast:
@@ -330,6 +330,13 @@ def _meat(title: str) -> list[str]:
         if token[-1] in lex.meat and token not in lex.cuts:
             animal = token
     return list(dict.fromkeys(terms))
+
+
+def only_animal(cuts: Sequence[Cut]) -> str | None:
+    """The animal a cut names without saying it, when it is sold for one only (肘子 and
+    蹄髈 are a pig's, 羊蝎子 a sheep's; 腱子 may be any of four)."""
+    animals = {a for cut in cuts for a in cut.animals}
+    return animals.pop() if len(animals) == 1 else None
 
 
 def _meat_of(animal: str) -> list[str]:

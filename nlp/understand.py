@@ -308,7 +308,8 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     cuts = lex.cuts.get(word)
     if cuts:
         animal = word[0] if word[0] in lex.meat else (
-            words[position - 1][-1] if position and words[position - 1][-1] in lex.meat else None)
+            words[position - 1][-1] if position and words[position - 1][-1] in lex.meat
+            else goods.only_animal(cuts))
         fitting = [c for c in cuts if animal in c.animals and c.product]
         if fitting:
             found.product = found.surface = lex.products.get(fitting[0].product,

@@ -251,6 +251,16 @@ def test_unknown_words_are_read_head_final(text: str, product: str, qualifiers: 
     assert (result.slots.get("product"), result.qualifiers) == (product, qualifiers)
 
 
+def test_a_cut_sold_for_one_animal_names_it() -> None:
+    # 肘子 and its Shanghai name 蹄髈 are only ever a pig's: the cut itself; 腱子 may be
+    # any of four animals' and stays meat showing 腱子.
+    assert understand("肘子").slots.get("product") == understand("蹄髈").slots.get("product") == "猪肘"
+    assert understand("羊蝎子").slots.get("product") == "羊肉"
+    assert understand("腱子").slots == {"category": "肉类"}
+    from nlp.goods import goods_terms
+    assert goods_terms("枫泾 蹄髈 1只 约2斤", "肉类-猪肉")[:2] == ["猪肉", "猪肘"]
+
+
 @pytest.mark.parametrize("text, product", [
     ("猕猴挑", "猕猴桃"), ("木茸", "木耳"), ("荔技", "荔枝"), ("核挑", "核桃"), ("香茹", "香菇"),
     ("红糠", "红糖"), ("牦午肉", "牦牛肉"),

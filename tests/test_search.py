@@ -458,6 +458,20 @@ def test_a_category_level_naming_several_goods_is_a_shelf(tmp_path: Path) -> Non
     assert (results["鸭子"], results["酱油"], results["葡萄"]) == (["D-1"], ["S-1"], ["G-1"])
 
 
+def test_a_sold_out_cut_offers_its_animals_meat(tmp_path: Path) -> None:
+    """The only 蹄髈 is sold out: 肘子 (the same cut) offers other pork, not beef."""
+    rows = [
+        {**_listing("P-1", "枫泾 蹄髈 1只 约2斤", 0, "上海市 金山区", "枫泾肉庄"),
+         "category": "肉类-猪肉"},
+        {**_listing("P-2", "富源 乌猪 梅花肉 2斤", 9, "云南省 曲靖市 富源县", "富源猪场"),
+         "category": "肉类-猪肉"},
+        {**_listing("B-1", "蒙城 黄牛 牛腩 2斤", 9, "安徽省 亳州市 蒙城县", "蒙城牧场"),
+         "category": "肉类-牛肉"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "cuts", rows, ["肘子", "蹄髈"])}
+    assert results["肘子"] == results["蹄髈"] == ["P-2"]
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
