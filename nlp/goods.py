@@ -307,7 +307,21 @@ def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
             kinds.append(lex.varieties[lex.products.get(name, name)])
         kinds.extend(kinds_of(name))
         kinds.extend(_generics(name, lex.category_of.get(lex.products.get(name, name)), imported))
+        kinds.extend(_kept_form_of(lex.products.get(name, name)))
     return [k for k in dict.fromkeys(kinds) if k != product]
+
+
+def _kept_form_of(product: str) -> list[str]:
+    """A product named as another with a keeping form after it, when one umbrella covers
+    both (猴头菇干 and 竹荪干 in 干货/菌菇, 猴头菇 and 竹荪 in 蔬菜/鲜菌: all 蘑菇), is that
+    other one dried: a buyer of 猴头菇 takes it. Without the umbrella a form makes other
+    goods (葡萄干 is no 葡萄, 牛肉干 no 牛肉)."""
+    lex = lexicon()
+    base = lex.products.get(product[:-1]) if len(product) > 2 and product[-1] in lex.forms else None
+    if base is None or base == product:
+        return []
+    umbrella = lex.umbrellas.get(lex.category_of.get(product, ""))
+    return [base] if umbrella and umbrella == lex.umbrellas.get(lex.category_of.get(base, "")) else []
 
 
 def _meat(title: str) -> list[str]:

@@ -472,6 +472,24 @@ def test_a_sold_out_cut_offers_its_animals_meat(tmp_path: Path) -> None:
     assert results["肘子"] == results["蹄髈"] == ["P-2"]
 
 
+def test_a_dried_mushroom_is_the_mushroom_and_sold_out_offers_mushrooms(tmp_path: Path) -> None:
+    """猴头菇干 is 猴头菇 dried (one umbrella, 蘑菇, covers fresh and dried mushrooms); when
+    it is sold out, other mushrooms are offered. 葡萄干 stays no 葡萄."""
+    rows = [
+        {**_listing("H-1", "海林 猴头菇 干 250g", 0, "黑龙江省 牡丹江市 海林市", "海林山货"),
+         "category": "干货-菌菇"},
+        {**_listing("T-1", "黎川 茶树菇 干 500g", 9, "江西省 抚州市 黎川县", "黎川菇农"),
+         "category": "干货-菌菇"},
+        {**_listing("R-1", "吐鲁番 葡萄干 1kg", 9, "新疆维吾尔自治区 吐鲁番市 高昌区", "吐鲁番果农"),
+         "category": "南北干货"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "dried", rows, [
+        "猴头菇", "葡萄"])}
+    assert results == {"猴头菇": ["T-1"], "葡萄": []}
+    rows[0]["stock"] = 5
+    assert _evaluated(tmp_path, "dried2", rows, ["猴头菇"])[0].skus == ["H-1"]
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
