@@ -251,6 +251,14 @@ def test_unknown_words_are_read_head_final(text: str, product: str, qualifiers: 
     assert (result.slots.get("product"), result.qualifiers) == (product, qualifiers)
 
 
+@pytest.mark.parametrize("text, product", [
+    ("芦蒿", "藜蒿"), ("有马兰吗", "马兰头"), ("生抽有吗", "酱油"), ("老抽", "酱油"),
+    ("青橄榄", "橄榄"), ("橄榄油", "橄榄油"), ("红油", "辣椒油"), ("余甘子", "油甘"),
+])
+def test_condiments_wild_vegetables_and_fruits_audited(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
 def test_a_cut_sold_for_one_animal_names_it() -> None:
     # 肘子 and its Shanghai name 蹄髈 are only ever a pig's: the cut itself; 腱子 may be
     # any of four animals' and stays meat showing 腱子.
