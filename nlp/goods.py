@@ -424,7 +424,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
+    found = [g for g in (_run_goods(run, imported) for run in _runs(title)
+                         if not _names_an_extra(run)) if g]
     meat = _meat(title)
     if found and not meat and not any(_fits_path(g.path, imported) for g in found):
         # A title read only as goods the listing's own category contradicts (凤县 大红袍 in
@@ -443,12 +444,14 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
-        # its generic dropped), then the one the listing's own category agrees with, else
-        # the last.
+        # its generic dropped) and as a product rather than by a head character (热干面
+        # against 碱水面, a 面 of some kind), then the one the listing's own category
+        # agrees with, else the last.
         votes = Counter(g.path for g in found if g.path)
         best = max(votes.values())
         tied = [g.path for g in found if g.path and votes[g.path] == best]
         tied = [g.path for g in found if g.path in tied and not g.elided] or tied
+        tied = [g.path for g in found if g.path in tied and g.product] or tied
         agreeing = [p for p in tied if p.partition("/")[0] in imported]
         chosen = (agreeing or tied)[-1]
         found = [g for g in found if g.path == chosen or g.path is None]
@@ -472,6 +475,19 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     own = {t for t in terms if t in tops}
     terms.extend(c for c in imported if c in lex.virtual or len(tops) == 1 or not own or c in own)
     return list(dict.fromkeys(terms))
+
+
+def _names_an_extra(run: str) -> bool:
+    """A run that begins with 配, 送 or 赠 (`extras` in data/seller.json) names what comes
+    with the goods, not the goods: 热干面 … 配芝麻酱 is noodles, 送开瓶器 no goods at all."""
+    tokens = segment.words(run)
+    return len(tokens) > 1 and tokens[0] in _extras()
+
+
+@cache
+def _extras() -> frozenset[str]:
+    from nlp.lexicon import table
+    return frozenset(table("seller.json").get("extras", ()))
 
 
 def _runs(title: str) -> list[str]:

@@ -490,6 +490,21 @@ def test_a_dried_mushroom_is_the_mushroom_and_sold_out_offers_mushrooms(tmp_path
     assert _evaluated(tmp_path, "dried2", rows, ["猴头菇"])[0].skus == ["H-1"]
 
 
+def test_what_comes_with_the_goods_is_not_the_goods(tmp_path: Path) -> None:
+    """配芝麻酱 says what comes with the noodles; a part naming a product (热干面) outweighs
+    one read by its head character alone (碱水面)."""
+    rows = [
+        {**_listing("N-1", "武汉 热干面 碱水面 配芝麻酱 5人份", 9, "湖北省 武汉市 江汉区", "汉口面馆"),
+         "category": "米面-面条"},
+        {**_listing("S-1", "山东 小磨 芝麻酱 500g", 9, "山东省 济南市 历下区", "济南酱园"),
+         "category": "调味品"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "extras", rows, ["热干面", "芝麻酱"])}
+    assert results["热干面"] == ["N-1"] and results["芝麻酱"][0] == "S-1"
+    from nlp.goods import goods_terms
+    assert goods_terms(rows[0]["title"], rows[0]["category"])[0] == "热干面"
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
