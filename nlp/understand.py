@@ -795,7 +795,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         return Understanding("update_listing", *numbered)
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
-    nums = numbers.extract(rest, seller=_seller_message(rest))
+    nums = numbers.extract(rest, seller=_seller_message(rest), names=lex.products)
     words = _cues_apart(segment.words(nums.rest))
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)

@@ -259,6 +259,16 @@ def test_condiments_wild_vegetables_and_fruits_audited(text: str, product: str) 
     assert understand(text).slots.get("product") == product
 
 
+def test_an_amount_that_is_a_goods_word_is_the_goods() -> None:
+    # 八角 is star anise, not 0.8 yuan, unless it is money by 钱 or by a unit price.
+    assert understand("有八角吗").slots == {"product": "八角"}
+    assert understand("八角钱").slots.get("price_max") == Decimal("0.8")
+    assert understand("苹果八角一个").slots.get("price_max") == Decimal("0.80")
+    from nlp.seller import parse_listing
+    listing = parse_listing("我要卖八角，十五块一斤，有200斤")
+    assert (listing.product, listing.price) == ("八角", Decimal("15"))
+
+
 def test_a_cut_sold_for_one_animal_names_it() -> None:
     # 肘子 and its Shanghai name 蹄髈 are only ever a pig's: the cut itself; 腱子 may be
     # any of four animals' and stays meat showing 腱子.
