@@ -121,12 +121,24 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
-    elif 0 <= goods_at < nonfood_at:
-        # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun.
-        found.nonfood = "".join(words[goods_at:nonfood_at + 1])
+    elif 0 <= goods_at < nonfood_at or _goods_written_onto(words, nonfood_at, found, lex):
+        # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun; so too
+        # after a word the lexicon lacks that holds goods (葡萄籽 / 面霜).
+        start = goods_at if goods_at >= 0 else nonfood_at - 1
+        found.nonfood = "".join(words[start:nonfood_at + 1])
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _goods_written_onto(words: list[str], at: int, found: _Found, lex: Lexicon) -> bool:
+    """Whether the word before a thing we do not sell is one the lexicon lacks that holds
+    a product's name (葡萄籽 in 葡萄籽面霜, 玫瑰花 in 玫瑰花精油)."""
+    if at < 1 or words[at - 1] not in found.unknown:
+        return False
+    before = words[at - 1]
+    return any(before[i:j] in lex.products for i in range(len(before))
+               for j in range(i + 2, len(before) + 1))
 
 
 def _cues_apart(words: list[str]) -> list[str]:
@@ -391,9 +403,11 @@ def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
     """The text with every word the lexicons explained blanked (cuts of meat included): a
     typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐).
     A one-character stopword jieba cut off an unknown word stays with it: the typo may be
-    that character (折耳跟 is 折耳 / 跟, and 跟 is a stopword)."""
-    def unknown(word: str) -> bool:
-        return (word in found.unknown and word not in lex.cuts) or word.isascii()
+    that character (折耳跟 is 折耳 / 跟, and 跟 is a stopword). Things we do not sell are
+    no typos."""
+    def unknown(word: str) -> bool:  # a thing we do not sell is no typo (香薰 is no 香菇)
+        return (word in found.unknown and word not in lex.cuts
+                and word not in lex.nonfood) or word.isascii()
 
     def clings(at: int) -> bool:
         word = words[at]

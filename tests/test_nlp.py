@@ -259,6 +259,19 @@ def test_condiments_wild_vegetables_and_fruits_audited(text: str, product: str) 
     assert understand(text).slots.get("product") == product
 
 
+@pytest.mark.parametrize("text, thing", [
+    ("南瓜灯", "南瓜灯"), ("柚子灯", "柚子灯"), ("葡萄籽面霜", "葡萄籽面霜"),
+    ("玫瑰花精油", "玫瑰花精油"),
+])
+def test_lamps_and_goods_written_onto_a_thing_we_do_not_sell(text: str, thing: str) -> None:
+    assert understand(text).slots == {"nonfood": thing}
+
+
+def test_a_thing_we_do_not_sell_is_no_typo() -> None:
+    assert understand("香薰蜡烛").slots == {}  # 香薰 is no 香菇
+    assert understand("灯笼椒").slots.get("product") == "彩椒"
+
+
 def test_an_amount_that_is_a_goods_word_is_the_goods() -> None:
     # 八角 is star anise, not 0.8 yuan, unless it is money by 钱 or by a unit price.
     assert understand("有八角吗").slots == {"product": "八角"}
