@@ -149,8 +149,21 @@ def _cues_apart(words: list[str]) -> list[str]:
     apart: list[str] = []
     for word in words:
         cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
+        cue = cue or _glued_buy_cue(word)
         apart.extend((cue, word[len(cue):]) if cue else (word,))
     return apart
+
+
+def _glued_buy_cue(word: str) -> str | None:
+    """有鱼, 买鱼: jieba writes a one-character buy cue onto a one-character goods word; the
+    word is then no typo (有鱼 sounds like 鱿鱼) but the cue and the goods."""
+    lex = lexicons.lexicon()
+    if (len(word) == 2 and word[0] in _cues("glued_buy")
+            and (word[1] in lex.products or word[1] in lex.categories)
+            and not any(word in table for table in (lex.products, lex.categories,
+                                                    lex.attributes, lex.regions))):
+        return word[0]
+    return None
 
 
 def _recipients(words: list[str]) -> dict[int, bool]:

@@ -272,6 +272,14 @@ def test_a_thing_we_do_not_sell_is_no_typo() -> None:
     assert understand("灯笼椒").slots.get("product") == "彩椒"
 
 
+def test_a_buy_cue_jieba_writes_onto_goods_is_read_apart() -> None:
+    # jieba cuts 有鱼 and 买鱼 as words: they are no typos of 鱿鱼 and 甲鱼.
+    for text in ("有鱼吗", "买鱼", "订鸡"):
+        result = understand(text)
+        assert (result.slots.get("product"), result.corrected) in (("鱼", ""), ("鸡", ""))
+    assert understand("有机").slots == {"attributes": ["有机"]}
+
+
 def test_an_amount_that_is_a_goods_word_is_the_goods() -> None:
     # 八角 is star anise, not 0.8 yuan, unless it is money by 钱 or by a unit price.
     assert understand("有八角吗").slots == {"product": "八角"}
