@@ -72,6 +72,10 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         found = _elided(body, ends, imported)
         elided = found is not None
     if found is None:
+        dropped = _head_dropped(tokens[-1], imported)
+        if dropped:
+            return dropped
+    if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
         if found and not _fits(lex.products[found], imported):
@@ -83,6 +87,40 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         return None
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
                      elided)
+
+
+# jieba's corpus must know a word with its head this often, and more often than without it.
+_KNOWN_WITH_HEAD = 10
+
+
+def _head_dropped(word: str, imported: list[str]) -> _RunGoods | None:
+    """龙胆石斑: a word the lexicon lacks that jieba's corpus knows better with a head
+    character after it (石斑鱼 against 石斑) is that head's goods, the head dropped, when
+    the listing's own category holds them (水产: a 鱼); without a category, nothing says
+    the seller dropped a head."""
+    lex = lexicon()
+    if len(word) < 2 or not tops_of(imported) or not _CJK_RUN.fullmatch(word):
+        return None
+    alone = segment.frequency(word)
+    for char, head in lex.heads.items():
+        generics = head.of(known=True)
+        if not generics or segment.frequency(word + char) <= max(alone, _KNOWN_WITH_HEAD):
+            continue
+        if _fits(generics[0], imported):
+            return _RunGoods(None, word, [generics[0], *generics_of(generics[0])],
+                             lex.category_of.get(generics[0]))
+    return None
+
+
+def head_dropped_wording(word: str) -> str | None:
+    """石斑鱼 as a title may write it, its head dropped (龙胆石斑), when jieba's corpus knows
+    the word with its head better than without (the reading `_head_dropped` gives titles)."""
+    lex = lexicon()
+    root = word[:-1]
+    if (len(root) < 2 or word[-1] not in lex.heads or not lex.heads[word[-1]].of(known=True)
+            or segment.frequency(word) <= max(segment.frequency(root), _KNOWN_WITH_HEAD)):
+        return None
+    return root
 
 
 def _contradicted(product: str, imported: list[str]) -> bool:
@@ -571,11 +609,14 @@ def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
 
 def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     """A word the offers' titles must show, and the other wordings of the same cut of
-    meat, which say the same (腱子 is also written 牛腱, 腱子肉)."""
+    meat, which say the same (腱子 is also written 牛腱, 腱子肉), or the word with its head
+    dropped (石斑鱼: 龙胆石斑)."""
     lex = lexicon()
     same = [wording for cut in lex.cuts.get(qualifier, ()) if cut.product is None
             for wording in cut.wordings]
-    return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier))))
+    dropped = head_dropped_wording(qualifier)  # 石斑鱼 is titled 龙胆石斑 too
+    return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier),
+                                *([dropped] if dropped else []))))
 
 
 def _named_before_category(qualifier: str) -> list[str]:

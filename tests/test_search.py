@@ -505,6 +505,18 @@ def test_what_comes_with_the_goods_is_not_the_goods(tmp_path: Path) -> None:
     assert goods_terms(rows[0]["title"], rows[0]["category"])[0] == "热干面"
 
 
+def test_a_title_that_drops_a_head_jiebas_corpus_knows(tmp_path: Path) -> None:
+    """龙胆石斑 in 水产 is a 石斑鱼 with its head dropped: a 鱼; with no category nothing
+    says a head was dropped."""
+    fish = {**_listing("F-1", "儋州 龙胆石斑 鲜活 1条", 9, "海南省 儋州市", "儋州渔排"),
+            "category": "水产-鲜活海鲜"}
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "dropped", [fish], [
+        "鱼", "石斑鱼", "海南的鱼", "鸡"])}
+    assert results == {"鱼": ["F-1"], "石斑鱼": ["F-1"], "海南的鱼": ["F-1"], "鸡": []}
+    from nlp.goods import goods_terms
+    assert goods_terms(fish["title"]) == []
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
