@@ -839,8 +839,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
-    if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
-        found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
+    if found.gift and not (found.product or found.attributes or found.nonfood) and (
+            found.category is None or found.category in lex.virtual):
+        # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
+        # virtual category) given as a present are presents of that season.
+        found.attributes.append(lex.attributes["送礼"])
     intent, flags = _decide(norm, found, nums, index, context)
     if _place_before_goods(words, found, lex):
         flags = flags | {"place_named"}

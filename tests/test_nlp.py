@@ -272,6 +272,14 @@ def test_a_thing_we_do_not_sell_is_no_typo() -> None:
     assert understand("灯笼椒").slots.get("product") == "彩椒"
 
 
+def test_a_seasons_goods_given_to_someone_are_presents() -> None:
+    # 过年 names 年货, a virtual category; 送亲戚 makes them presents. A kind of goods
+    # (茶叶) given to someone is only occasion context, and 给 is no present.
+    assert understand("过年送亲戚").slots == {"category": "年货", "attributes": ["礼盒"]}
+    assert understand("送长辈的茶叶").slots == {"category": "茶叶"}
+    assert understand("给孩子买零食").slots == {"category": "零食"}
+
+
 def test_a_buy_cue_jieba_writes_onto_goods_is_read_apart() -> None:
     # jieba cuts 有鱼 and 买鱼 as words: they are no typos of 鱿鱼 and 甲鱼.
     for text in ("有鱼吗", "买鱼", "订鸡"):
