@@ -422,10 +422,12 @@ def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
         return (word in found.unknown and word not in lex.cuts
                 and word not in lex.nonfood) or word.isascii()
 
+    stop = _ignored_words()
+
     def clings(at: int) -> bool:
         word = words[at]
         return (len(word) == 1 and _is_hanzi(word)
-                and word in _ignored_words() and word not in lex.products
+                and word in stop and word not in lex.products
                 and any(0 <= near < len(words) and unknown(words[near])
                         and all(_is_hanzi(c) for c in words[near])
                         for near in (at - 1, at + 1)))
