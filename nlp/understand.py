@@ -499,11 +499,21 @@ def _is_hanzi(char: str) -> bool:
 
 def _correct_after_product(found: _Found, lex: Lexicon, text: str) -> None:
     """鱿鱼千: a character left unknown right after a goods word may, with it, be a typo
-    of a longer name (鱿鱼干); only a correction of the whole of both counts."""
+    of a longer name (鱿鱼干); only a correction of the whole of both counts. 黄冠离: a
+    character said like the last of the generic a variety is a kind of (离 and 梨) is
+    that generic's head written by sound."""
     surface = found.surface or ""
     for after in [w for w in found.unknown if len(w) == 1]:
         if surface + after not in text:
             continue
+        generic = next((g for g in goods.generics_of(surface) if g[-1] != after
+                        and lexicons.char_sounds(after) & lexicons.char_sounds(g[-1])), None)
+        if generic:  # 黄冠离 is 黄冠梨: a 梨 whose title shows 黄冠
+            found.product, found.surface = lex.products.get(generic, generic), surface + after
+            found.corrected = surface + after
+            found.qualifiers.append(surface)
+            found.unknown.remove(after)
+            return
         probe = _Found(unknown=[after])
         _correct_shape(surface + after, probe, lex)  # its sound is the goods word's own
         if probe.product and probe.surface == surface + after:

@@ -327,6 +327,9 @@ def test_typos_of_shape_in_a_cut_off_stopword_or_after_a_goods_word() -> None:
     assert understand("苹果跟梨").slots.get("product") == "苹果"
     assert understand("我跟你说").slots.get("product") is None
     assert understand("鱿鱼十斤").slots.get("product") == "鱿鱼"
+    # A character said like the generic's head after a variety is that head (离: 梨).
+    result = understand("黄冠离")
+    assert (result.slots.get("product"), result.qualifiers) == ("梨", ("黄冠",))
 
 
 def test_typos_of_shape_from_parts_that_pair_up() -> None:
