@@ -471,11 +471,13 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
 
 def _correct_before_category(found: _Found, lex: Lexicon) -> None:
     """牦午肉: an unknown word written onto a category word may be a typo of a product
-    ending in that word; the typo is looked for across both."""
+    ending in that word; the typo is looked for across both, and must take both whole."""
     qualifier = found.qualifiers[-1]
     probe = _Found(unknown=[qualifier])
     _correct_typo(qualifier + found.category_word, probe, lex)
-    if probe.product:
+    # Only a correction of the whole of both counts: 鹿苑茶 is a tea titled 鹿苑茶, no
+    # 花茶 with 鹿 left over (苑 looks like 花).
+    if probe.product and probe.surface == qualifier + found.category_word:
         found.product, found.surface, found.category = probe.product, probe.surface, None
         found.qualifiers.remove(qualifier)
 

@@ -327,6 +327,11 @@ def test_typos_of_shape_in_a_cut_off_stopword_or_after_a_goods_word() -> None:
     assert understand("苹果跟梨").slots.get("product") == "苹果"
     assert understand("我跟你说").slots.get("product") is None
     assert understand("鱿鱼十斤").slots.get("product") == "鱿鱼"
+    # Across a category word only a correction of the whole counts: 牦午肉 is 牦牛肉, but
+    # 鹿苑茶 is no 花茶 with 鹿 left over.
+    assert understand("牦午肉").slots.get("product") == "牦牛肉"
+    result = understand("鹿苑茶")
+    assert (result.slots, result.qualifiers) == ({"category": "茶叶"}, ("鹿苑",))
     # A character said like the generic's head after a variety is that head (离: 梨).
     result = understand("黄冠离")
     assert (result.slots.get("product"), result.qualifiers) == ("梨", ("黄冠",))
