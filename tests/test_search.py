@@ -530,6 +530,20 @@ def test_a_generics_head_written_by_sound_after_a_variety(tmp_path: Path) -> Non
     assert _evaluated(tmp_path, "variety_sound", rows, ["黄冠离"])[0].skus == ["P-1"]
 
 
+def test_soup_ingredients_are_an_occasion(tmp_path: Path) -> None:
+    """煲汤用的 asks for what goes into soup (煲汤料, a virtual category): dried mushrooms
+    and kelp, soup meat; not fruit."""
+    rows = [
+        {**_listing("S-1", "顺昌 竹荪 干 100g", 9, "福建省 南平市 顺昌县", "顺昌菇农"),
+         "category": "干货-菌菇"},
+        {**_listing("K-1", "罗源 海带 干 500g", 9, "福建省 福州市 罗源县", "罗源渔家"),
+         "category": "水产-海味干货"},
+        {**_listing("A-1", "烟台 红富士 10斤", 9, "山东省 烟台市 栖霞市", "栖霞果园")},
+    ]
+    found = _evaluated(tmp_path, "soup", rows, ["煲汤用的", "炖汤的"])
+    assert all(sorted(r.skus) == ["K-1", "S-1"] for r in found)
+
+
 def test_cut_wordings_forms_and_processed_goods(tmp_path: Path) -> None:
     """One cut however it is written; a form of a product within its own category; a
     product word inside processed goods is not that product."""
