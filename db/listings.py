@@ -18,7 +18,7 @@ from db.catalogue import CatalogueRow
 from db.database import transaction
 from db.sellers import OwnListing
 from nlp import segment
-from nlp.goods import goods_terms, search_parts, weight_factor
+from nlp.goods import goods_terms, search_parts, shelf_text, weight_factor
 
 # bm25 column weights: title, category, tags, description, origin.
 FTS_WEIGHTS = (10.0, 2.0, 3.0, 1.0, 5.0)
@@ -38,7 +38,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 16  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 17  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -57,7 +57,7 @@ def prepare(title: str, category: str, tags: Sequence[str], description: str, or
     goods = goods_terms(title, category, tags, description)
     factor = weight_factor(unit)
     return Prepared(
-        fts=(segment.index_text(title), " ".join([_short_field(category), *goods]),
+        fts=(segment.index_text(title), " ".join([_short_field(shelf_text(category)), *goods]),
              _short_field(" ".join(tags)), segment.index_text(description),
              _short_field(origin)),
         product=goods[0] if goods else None, weight_factor=float(factor) if factor else None)

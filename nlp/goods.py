@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import lexicon, words
+from nlp.lexicon import Cut, lexicon, words
 from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
@@ -72,6 +72,10 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         found = _elided(body, ends, imported)
         elided = found is not None
     if found is None:
+        dropped = _head_dropped(tokens[-1], imported)
+        if dropped:
+            return dropped
+    if found is None:
         found = next((f for end in sorted(ends, reverse=True)[1:]
                       for f in [_product_ending(body, end, ends, 2)] if f), None)
         if found and not _fits(lex.products[found], imported):
@@ -83,6 +87,40 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         return None
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
                      elided)
+
+
+# jieba's corpus must know a word with its head this often, and more often than without it.
+_KNOWN_WITH_HEAD = 10
+
+
+def _head_dropped(word: str, imported: list[str]) -> _RunGoods | None:
+    """龙胆石斑: a word the lexicon lacks that jieba's corpus knows better with a head
+    character after it (石斑鱼 against 石斑) is that head's goods, the head dropped, when
+    the listing's own category holds them (水产: a 鱼); without a category, nothing says
+    the seller dropped a head."""
+    lex = lexicon()
+    if len(word) < 2 or not tops_of(imported) or not _CJK_RUN.fullmatch(word):
+        return None
+    alone = segment.frequency(word)
+    for char, head in lex.heads.items():
+        generics = head.of(known=True)
+        if not generics or segment.frequency(word + char) <= max(alone, _KNOWN_WITH_HEAD):
+            continue
+        if _fits(generics[0], imported):
+            return _RunGoods(None, word, [generics[0], *generics_of(generics[0])],
+                             lex.category_of.get(generics[0]))
+    return None
+
+
+def head_dropped_wording(word: str) -> str | None:
+    """石斑鱼 as a title may write it, its head dropped (龙胆石斑), when jieba's corpus knows
+    the word with its head better than without (the reading `_head_dropped` gives titles)."""
+    lex = lexicon()
+    root = word[:-1]
+    if (len(root) < 2 or word[-1] not in lex.heads or not lex.heads[word[-1]].of(known=True)
+            or segment.frequency(word) <= max(segment.frequency(root), _KNOWN_WITH_HEAD)):
+        return None
+    return root
 
 
 def _contradicted(product: str, imported: list[str]) -> bool:
@@ -307,7 +345,21 @@ def _kinds(product: str, surface: str, imported: list[str]) -> list[str]:
             kinds.append(lex.varieties[lex.products.get(name, name)])
         kinds.extend(kinds_of(name))
         kinds.extend(_generics(name, lex.category_of.get(lex.products.get(name, name)), imported))
+        kinds.extend(_kept_form_of(lex.products.get(name, name)))
     return [k for k in dict.fromkeys(kinds) if k != product]
+
+
+def _kept_form_of(product: str) -> list[str]:
+    """A product named as another with a keeping form after it, when one umbrella covers
+    both (猴头菇干 and 竹荪干 in 干货/菌菇, 猴头菇 and 竹荪 in 蔬菜/鲜菌: all 蘑菇), is that
+    other one dried: a buyer of 猴头菇 takes it. Without the umbrella a form makes other
+    goods (葡萄干 is no 葡萄, 牛肉干 no 牛肉)."""
+    lex = lexicon()
+    base = lex.products.get(product[:-1]) if len(product) > 2 and product[-1] in lex.forms else None
+    if base is None or base == product:
+        return []
+    umbrella = lex.umbrellas.get(lex.category_of.get(product, ""))
+    return [base] if umbrella and umbrella == lex.umbrellas.get(lex.category_of.get(base, "")) else []
 
 
 def _meat(title: str) -> list[str]:
@@ -319,7 +371,7 @@ def _meat(title: str) -> list[str]:
     animal: str | None = None
     for token in tokens:
         cuts = lex.cuts.get(token) or (lex.cuts.get(token[1:]) if token[0] in lex.meat else None)
-        beast = animal
+        beast = animal or (only_animal(cuts) if cuts else None)
         if cuts and token[0] in lex.meat and not (animal and animal[-1] == token[0]):
             beast = token[0]  # 牛腱子 names its animal; after 牦牛 it is still 牦牛's
         if cuts and beast:
@@ -330,6 +382,13 @@ def _meat(title: str) -> list[str]:
         if token[-1] in lex.meat and token not in lex.cuts:
             animal = token
     return list(dict.fromkeys(terms))
+
+
+def only_animal(cuts: Sequence[Cut]) -> str | None:
+    """The animal a cut names without saying it, when it is sold for one only (肘子 and
+    蹄髈 are a pig's, 羊蝎子 a sheep's; 腱子 may be any of four)."""
+    animals = {a for cut in cuts for a in cut.animals}
+    return animals.pop() if len(animals) == 1 else None
 
 
 def _meat_of(animal: str) -> list[str]:
@@ -353,6 +412,26 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
         # a 酒, 禽肉蛋品 肉 and 蛋): only when no piece of it is a category word of ours.
         found.extend(read or [top for w in pieces for top in [_category_by_head(w)] if top])
     return list(dict.fromkeys(found))
+
+
+def shelf_text(category: str) -> str:
+    """A listing's exported category as the words it is indexed under. A level naming
+    several goods of ours (禽蛋-鸡鸭鹅, 调味-酱油醋, 零食-肉干肉松) says what shelf the
+    listing is on, not what it is: its goods words are left out (a duck under 鸡鸭鹅 is no
+    鹅), its category words kept. A level naming one product (水果/葡萄) stays whole."""
+    lex = lexicon()
+    kept: list[str] = []
+    for level in _LEVEL_BREAK.split(simplified(category)):
+        terms = segment.search_terms(level) if level else []
+        goods = {lex.products[w] for w in terms if w in lex.products and w not in lex.categories}
+        if len(goods) > 1 and level not in lex.products:
+            kept.extend(w for w in terms if w not in lex.products or w in lex.categories)
+        elif level:
+            kept.append(level)
+    return " ".join(kept)
+
+
+_LEVEL_BREAK = re.compile(r"[\s\-/>|,，、·_]+")
 
 
 _GENERIC_SUFFIXES = ("制品", "产品", "类", "品")  # 蛋品, 酒类: the head is before them
@@ -383,7 +462,8 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _runs(title)) if g]
+    found = [g for g in (_run_goods(run, imported) for run in _runs(title)
+                         if not _names_an_extra(run)) if g]
     meat = _meat(title)
     if found and not meat and not any(_fits_path(g.path, imported) for g in found):
         # A title read only as goods the listing's own category contradicts (凤县 大红袍 in
@@ -402,12 +482,14 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     if found and any(g.path for g in found):
         # Parts of a title that disagree: the category most of them name; on a tie the one
         # a part names in full (薄皮 in 沃柑 … 薄皮 纯甜 is a marketing word, not 薄皮甜瓜 with
-        # its generic dropped), then the one the listing's own category agrees with, else
-        # the last.
+        # its generic dropped) and as a product rather than by a head character (热干面
+        # against 碱水面, a 面 of some kind), then the one the listing's own category
+        # agrees with, else the last.
         votes = Counter(g.path for g in found if g.path)
         best = max(votes.values())
         tied = [g.path for g in found if g.path and votes[g.path] == best]
         tied = [g.path for g in found if g.path in tied and not g.elided] or tied
+        tied = [g.path for g in found if g.path in tied and g.product] or tied
         agreeing = [p for p in tied if p.partition("/")[0] in imported]
         chosen = (agreeing or tied)[-1]
         found = [g for g in found if g.path == chosen or g.path is None]
@@ -431,6 +513,19 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     own = {t for t in terms if t in tops}
     terms.extend(c for c in imported if c in lex.virtual or len(tops) == 1 or not own or c in own)
     return list(dict.fromkeys(terms))
+
+
+def _names_an_extra(run: str) -> bool:
+    """A run that begins with 配, 送 or 赠 (`extras` in data/seller.json) names what comes
+    with the goods, not the goods: 热干面 … 配芝麻酱 is noodles, 送开瓶器 no goods at all."""
+    tokens = segment.words(run)
+    return len(tokens) > 1 and tokens[0] in _extras()
+
+
+@cache
+def _extras() -> frozenset[str]:
+    from nlp.lexicon import table
+    return frozenset(table("seller.json").get("extras", ()))
 
 
 def _runs(title: str) -> list[str]:
@@ -514,11 +609,14 @@ def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
 
 def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     """A word the offers' titles must show, and the other wordings of the same cut of
-    meat, which say the same (腱子 is also written 牛腱, 腱子肉)."""
+    meat, which say the same (腱子 is also written 牛腱, 腱子肉), or the word with its head
+    dropped (石斑鱼: 龙胆石斑)."""
     lex = lexicon()
     same = [wording for cut in lex.cuts.get(qualifier, ()) if cut.product is None
             for wording in cut.wordings]
-    return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier))))
+    dropped = head_dropped_wording(qualifier)  # 石斑鱼 is titled 龙胆石斑 too
+    return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier),
+                                *([dropped] if dropped else []))))
 
 
 def _named_before_category(qualifier: str) -> list[str]:

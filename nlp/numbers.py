@@ -7,6 +7,7 @@ money on its own: cn2an turns 三块五一斤 into "3块51斤" and 五六斤 int
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -178,10 +179,12 @@ def _value(match: re.Match[str]) -> Decimal | None:
     return to_decimal(bare) if bare else _amount(match)
 
 
-def extract(text: str, seller: bool = False) -> Numbers:
+def extract(text: str, seller: bool = False, names: Container[str] = ()) -> Numbers:
     """Find every price and quantity; later rules never see an earlier rule's span.
 
     seller: the message lists or changes goods, so a bare number by a unit is a price.
+    names: goods words; an amount alone that is one of them is the goods (八角, the spice,
+    not 0.8 yuan), unless 钱 follows it (八角钱).
     """
     prices: list[Price] = []
     quantities: list[Quantity] = []
@@ -214,6 +217,8 @@ def extract(text: str, seller: bool = False) -> Numbers:
             text = _blank(text, match)
     for match in list(_PLAIN_PRICE.finditer(text)):
         value = _amount(match)
+        if match.group().strip() in names and not text[match.end():].startswith("钱"):
+            continue
         if value is not None:
             prices.append(Price(value, value, None))
             text = _blank(text, match)

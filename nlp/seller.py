@@ -377,7 +377,7 @@ def _parse_listing(text: str, anywhere: bool, unit: str | None) -> ListingText:
     norm = normalise(text[:MAX_CHARS])
     if not norm:
         return ListingText()
-    nums = numbers.extract(norm, seller=True)
+    nums = numbers.extract(norm, seller=True, names=lexicons.lexicon().products)
     price, said = _price(nums.prices)
     stock, unit = _stock(nums.quantities, said or unit)
     if said is None and stock is None:
@@ -500,7 +500,7 @@ def _parse_command(text: str) -> Command | None:
     norm = normalise(text[:MAX_CHARS])
     if not norm or any(cue in norm for cue in _BUYER_GUARD):
         return None
-    nums = numbers.extract(norm, seller=True)
+    nums = numbers.extract(norm, seller=True, names=lexicons.lexicon().products)
     price, price_unit = _price(nums.prices)
     amounts = [q for q in nums.quantities if not q.spec]
     action = _action(norm, price is not None, bool(amounts))

@@ -121,12 +121,24 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     if found.nonfood:  # 咖啡杯: a goods word written onto a thing we do not sell
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
-    elif 0 <= goods_at < nonfood_at:
-        # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun.
-        found.nonfood = "".join(words[goods_at:nonfood_at + 1])
+    elif 0 <= goods_at < nonfood_at or _goods_written_onto(words, nonfood_at, found, lex):
+        # Head-final: in 小米手机 and 苹果电脑 the thing asked for is the last noun; so too
+        # after a word the lexicon lacks that holds goods (葡萄籽 / 面霜).
+        start = goods_at if goods_at >= 0 else nonfood_at - 1
+        found.nonfood = "".join(words[start:nonfood_at + 1])
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _goods_written_onto(words: list[str], at: int, found: _Found, lex: Lexicon) -> bool:
+    """Whether the word before a thing we do not sell is one the lexicon lacks that holds
+    a product's name (葡萄籽 in 葡萄籽面霜, 玫瑰花 in 玫瑰花精油)."""
+    if at < 1 or words[at - 1] not in found.unknown:
+        return False
+    before = words[at - 1]
+    return any(before[i:j] in lex.products for i in range(len(before))
+               for j in range(i + 2, len(before) + 1))
 
 
 def _cues_apart(words: list[str]) -> list[str]:
@@ -137,8 +149,21 @@ def _cues_apart(words: list[str]) -> list[str]:
     apart: list[str] = []
     for word in words:
         cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
+        cue = cue or _glued_buy_cue(word)
         apart.extend((cue, word[len(cue):]) if cue else (word,))
     return apart
+
+
+def _glued_buy_cue(word: str) -> str | None:
+    """有鱼, 买鱼: jieba writes a one-character buy cue onto a one-character goods word; the
+    word is then no typo (有鱼 sounds like 鱿鱼) but the cue and the goods."""
+    lex = lexicons.lexicon()
+    if (len(word) == 2 and word[0] in _cues("glued_buy")
+            and (word[1] in lex.products or word[1] in lex.categories)
+            and not any(word in table for table in (lex.products, lex.categories,
+                                                    lex.attributes, lex.regions))):
+        return word[0]
+    return None
 
 
 def _recipients(words: list[str]) -> dict[int, bool]:
@@ -308,7 +333,8 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     cuts = lex.cuts.get(word)
     if cuts:
         animal = word[0] if word[0] in lex.meat else (
-            words[position - 1][-1] if position and words[position - 1][-1] in lex.meat else None)
+            words[position - 1][-1] if position and words[position - 1][-1] in lex.meat
+            else goods.only_animal(cuts))
         fitting = [c for c in cuts if animal in c.animals and c.product]
         if fitting:
             found.product = found.surface = lex.products.get(fitting[0].product,
@@ -388,9 +414,25 @@ def _homophone_after_place(words: list[str], found: _Found, lex: Lexicon) -> Non
 
 def _unexplained(words: list[str], found: _Found, lex: Lexicon) -> str:
     """The text with every word the lexicons explained blanked (cuts of meat included): a
-    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐)."""
-    return "".join(word if (word in found.unknown and word not in lex.cuts) or word.isascii()
-                   else " " for word in words)
+    typo is looked for in what is left, never across a place name (南京盐水鸭 has no 京盐).
+    A one-character stopword jieba cut off an unknown word stays with it: the typo may be
+    that character (折耳跟 is 折耳 / 跟, and 跟 is a stopword). Things we do not sell are
+    no typos."""
+    def unknown(word: str) -> bool:  # a thing we do not sell is no typo (香薰 is no 香菇)
+        return (word in found.unknown and word not in lex.cuts
+                and word not in lex.nonfood) or word.isascii()
+
+    stop = _ignored_words()
+
+    def clings(at: int) -> bool:
+        word = words[at]
+        return (len(word) == 1 and _is_hanzi(word)
+                and word in stop and word not in lex.products
+                and any(0 <= near < len(words) and unknown(words[near])
+                        and all(_is_hanzi(c) for c in words[near])
+                        for near in (at - 1, at + 1)))
+    return "".join(word if unknown(word) or clings(at) else " "
+                   for at, word in enumerate(words))
 
 
 def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
@@ -429,11 +471,13 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
 
 def _correct_before_category(found: _Found, lex: Lexicon) -> None:
     """牦午肉: an unknown word written onto a category word may be a typo of a product
-    ending in that word; the typo is looked for across both."""
+    ending in that word; the typo is looked for across both, and must take both whole."""
     qualifier = found.qualifiers[-1]
     probe = _Found(unknown=[qualifier])
     _correct_typo(qualifier + found.category_word, probe, lex)
-    if probe.product:
+    # Only a correction of the whole of both counts: 鹿苑茶 is a tea titled 鹿苑茶, no
+    # 花茶 with 鹿 left over (苑 looks like 花).
+    if probe.product and probe.surface == qualifier + found.category_word:
         found.product, found.surface, found.category = probe.product, probe.surface, None
         found.qualifiers.remove(qualifier)
 
@@ -449,6 +493,36 @@ def _correct_before_product(found: _Found, lex: Lexicon, text: str) -> None:
     if probe.product and probe.product != found.product and probe.surface == qualifier + surface:
         found.product, found.surface, found.corrected = probe.product, probe.surface, probe.corrected
         found.qualifiers.remove(qualifier)
+
+
+def _is_hanzi(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def _correct_after_product(found: _Found, lex: Lexicon, text: str) -> None:
+    """鱿鱼千: a character left unknown right after a goods word may, with it, be a typo
+    of a longer name (鱿鱼干); only a correction of the whole of both counts. 黄冠离: a
+    character said like the last of the generic a variety is a kind of (离 and 梨) is
+    that generic's head written by sound."""
+    surface = found.surface or ""
+    for after in [w for w in found.unknown if len(w) == 1]:
+        if surface + after not in text:
+            continue
+        generic = next((g for g in goods.generics_of(surface) if g[-1] != after
+                        and lexicons.char_sounds(after) & lexicons.char_sounds(g[-1])), None)
+        if generic:  # 黄冠离 is 黄冠梨: a 梨 whose title shows 黄冠
+            found.product, found.surface = lex.products.get(generic, generic), surface + after
+            found.corrected = surface + after
+            found.qualifiers.append(surface)
+            found.unknown.remove(after)
+            return
+        probe = _Found(unknown=[after])
+        _correct_shape(surface + after, probe, lex)  # its sound is the goods word's own
+        if probe.product and probe.surface == surface + after:
+            found.product, found.surface, found.corrected = (
+                probe.product, probe.surface, probe.corrected)
+            found.unknown.remove(after)
+            return
 
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
@@ -762,7 +836,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         return Understanding("update_listing", *numbered)
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
-    nums = numbers.extract(rest, seller=_seller_message(rest))
+    nums = numbers.extract(rest, seller=_seller_message(rest), names=lex.products)
     words = _cues_apart(segment.words(nums.rest))
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
@@ -770,6 +844,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         _correct_before_category(found, lex)
     elif found.product and found.qualifiers and found.surface:
         _correct_before_product(found, lex, nums.rest)
+    if found.product and found.surface and found.unknown and not found.corrected:
+        _correct_after_product(found, lex, nums.rest)
     if not found.product and not found.category and not found.nonfood:
         _correct_typo(_unexplained(words, found, lex), found, lex)
         if "的" not in norm:
@@ -777,8 +853,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
-    if found.gift and not (found.product or found.category or found.attributes or found.nonfood):
-        found.attributes.append(lex.attributes["送礼"])  # 送客户的: a present, nothing else named
+    if found.gift and not (found.product or found.attributes or found.nonfood) and (
+            found.category is None or found.category in lex.virtual):
+        # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
+        # virtual category) given as a present are presents of that season.
+        found.attributes.append(lex.attributes["送礼"])
     intent, flags = _decide(norm, found, nums, index, context)
     if _place_before_goods(words, found, lex):
         flags = flags | {"place_named"}

@@ -252,11 +252,89 @@ def test_unknown_words_are_read_head_final(text: str, product: str, qualifiers: 
 
 
 @pytest.mark.parametrize("text, product", [
+    ("芦蒿", "藜蒿"), ("有马兰吗", "马兰头"), ("生抽有吗", "酱油"), ("老抽", "酱油"),
+    ("青橄榄", "橄榄"), ("橄榄油", "橄榄油"), ("红油", "辣椒油"), ("余甘子", "油甘"),
+])
+def test_condiments_wild_vegetables_and_fruits_audited(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
+@pytest.mark.parametrize("text, thing", [
+    ("南瓜灯", "南瓜灯"), ("柚子灯", "柚子灯"), ("葡萄籽面霜", "葡萄籽面霜"),
+    ("玫瑰花精油", "玫瑰花精油"),
+])
+def test_lamps_and_goods_written_onto_a_thing_we_do_not_sell(text: str, thing: str) -> None:
+    assert understand(text).slots == {"nonfood": thing}
+
+
+def test_a_thing_we_do_not_sell_is_no_typo() -> None:
+    assert understand("香薰蜡烛").slots == {}  # 香薰 is no 香菇
+    assert understand("灯笼椒").slots.get("product") == "彩椒"
+
+
+def test_a_seasons_goods_given_to_someone_are_presents() -> None:
+    # 过年 names 年货, a virtual category; 送亲戚 makes them presents. A kind of goods
+    # (茶叶) given to someone is only occasion context, and 给 is no present.
+    assert understand("过年送亲戚").slots == {"category": "年货", "attributes": ["礼盒"]}
+    assert understand("送长辈的茶叶").slots == {"category": "茶叶"}
+    assert understand("给孩子买零食").slots == {"category": "零食"}
+
+
+def test_a_buy_cue_jieba_writes_onto_goods_is_read_apart() -> None:
+    # jieba cuts 有鱼 and 买鱼 as words: they are no typos of 鱿鱼 and 甲鱼.
+    for text in ("有鱼吗", "买鱼", "订鸡"):
+        result = understand(text)
+        assert (result.slots.get("product"), result.corrected) in (("鱼", ""), ("鸡", ""))
+    assert understand("有机").slots == {"attributes": ["有机"]}
+
+
+def test_an_amount_that_is_a_goods_word_is_the_goods() -> None:
+    # 八角 is star anise, not 0.8 yuan, unless it is money by 钱 or by a unit price.
+    assert understand("有八角吗").slots == {"product": "八角"}
+    assert understand("八角钱").slots.get("price_max") == Decimal("0.8")
+    assert understand("苹果八角一个").slots.get("price_max") == Decimal("0.80")
+    from nlp.seller import parse_listing
+    listing = parse_listing("我要卖八角，十五块一斤，有200斤")
+    assert (listing.product, listing.price) == ("八角", Decimal("15"))
+
+
+def test_a_cut_sold_for_one_animal_names_it() -> None:
+    # 肘子 and its Shanghai name 蹄髈 are only ever a pig's: the cut itself; 腱子 may be
+    # any of four animals' and stays meat showing 腱子.
+    assert understand("肘子").slots.get("product") == understand("蹄髈").slots.get("product") == "猪肘"
+    assert understand("羊蝎子").slots.get("product") == "羊肉"
+    assert understand("腱子").slots == {"category": "肉类"}
+    from nlp.goods import goods_terms
+    assert goods_terms("枫泾 蹄髈 1只 约2斤", "肉类-猪肉")[:2] == ["猪肉", "猪肘"]
+
+
+@pytest.mark.parametrize("text, product", [
     ("猕猴挑", "猕猴桃"), ("木茸", "木耳"), ("荔技", "荔枝"), ("核挑", "核桃"), ("香茹", "香菇"),
     ("红糠", "红糖"), ("牦午肉", "牦牛肉"),
 ])
 def test_typos_of_shape(text: str, product: str) -> None:
     assert understand(text).slots.get("product") == product
+
+
+def test_typos_of_shape_in_a_cut_off_stopword_or_after_a_goods_word() -> None:
+    # jieba cuts 折耳跟 as 折耳 / 跟, and 跟 is a stopword: the typo is that character.
+    result = understand("折耳跟")
+    assert (result.slots.get("product"), result.corrected) == ("折耳根", "折耳跟")
+    # 千 left over after a goods word is, with it, a longer name one look-alike away.
+    assert understand("鱿鱼千").slots.get("product") == "鱿鱼干"
+    assert understand("牛肉千").slots.get("product") == "牛肉干"
+    # A stopword between goods, or an amount after them, is no typo.
+    assert understand("苹果跟梨").slots.get("product") == "苹果"
+    assert understand("我跟你说").slots.get("product") is None
+    assert understand("鱿鱼十斤").slots.get("product") == "鱿鱼"
+    # Across a category word only a correction of the whole counts: 牦午肉 is 牦牛肉, but
+    # 鹿苑茶 is no 花茶 with 鹿 left over.
+    assert understand("牦午肉").slots.get("product") == "牦牛肉"
+    result = understand("鹿苑茶")
+    assert (result.slots, result.qualifiers) == ({"category": "茶叶"}, ("鹿苑",))
+    # A character said like the generic's head after a variety is that head (离: 梨).
+    result = understand("黄冠离")
+    assert (result.slots.get("product"), result.qualifiers) == ("梨", ("黄冠",))
 
 
 def test_typos_of_shape_from_parts_that_pair_up() -> None:
