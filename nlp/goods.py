@@ -612,8 +612,9 @@ def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     meat, which say the same (腱子 is also written 牛腱, 腱子肉), or the word with its head
     dropped (石斑鱼: 龙胆石斑)."""
     lex = lexicon()
-    same = [wording for cut in lex.cuts.get(qualifier, ()) if cut.product is None
-            for wording in cut.wordings]
+    # A cut's qualifier is kept without its 肉 (松板 of 松板肉): its wordings are the cut's.
+    cuts = lex.cuts.get(qualifier) or lex.cuts.get(qualifier + "肉", ())
+    same = [wording for cut in cuts if cut.product is None for wording in cut.wordings]
     dropped = head_dropped_wording(qualifier)  # 石斑鱼 is titled 龙胆石斑 too
     return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier),
                                 *([dropped] if dropped else []))))

@@ -341,7 +341,11 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
                                                               fitting[0].product)
             return True
         # 牛腱 keeps its animal: 腱 alone is no wording of the cut, and titles say 牛腱子 or 腱子肉.
-        qualifier = word[1:] if animal and word[0] == animal and word[1:] in lex.cuts else word
+        # The animal is dropped only where the rest names the same cut: 猪颈肉 is the pork
+        # cut also titled 松板肉, which 颈肉 (a neck of any animal) is not.
+        rest = word[1:]
+        qualifier = rest if (animal and word[0] == animal and rest in lex.cuts
+                             and any(c in cuts for c in lex.cuts[rest])) else word
         if animal:
             found.product, found.surface = lex.meat[animal], word
         else:

@@ -718,3 +718,51 @@ def test_a_crop_variety_titled_without_its_kind_is_found_by_the_kind(tmp_path: P
         "土豆", "马铃薯", "葡萄", "陇薯7号"])}
     assert set(found["土豆"]) == set(found["马铃薯"]) == {"V-1", "V-3"}
     assert found["葡萄"] == ["V-2"] and found["陇薯7号"] == ["V-3"]
+
+
+def test_a_cut_by_another_of_its_wordings_or_its_animals_everyday_word(tmp_path: Path) -> None:
+    """松板肉 and 猪颈肉 are one pork cut, however the buyer writes it (the 肉 dropped or
+    kept); 羊脖子 is the 羊脖 a title shows; a neck is not the pork cut 梅花肉."""
+    rows = [
+        {**_listing("P-1", "上杭 槐猪 松板肉 1斤", 9, "福建省 龙岩市 上杭县", "上杭猪场"),
+         "category": "生鲜|肉类|猪肉"},
+        {**_listing("L-1", "麦盖提 多浪羊 羊脖 2斤", 9, "新疆维吾尔自治区 喀什地区 麦盖提县",
+                    "刀郎羊场"), "category": "生鲜|肉类|羊肉"},
+        {**_listing("B-1", "蒙城 黄牛 牛腩 2斤", 9, "安徽省 亳州市 蒙城县", "蒙城牧场"),
+         "category": "肉类-牛肉"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "cut_names", rows, [
+        "松板肉", "猪颈肉有没有", "梅花肉", "羊脖子", "羊脖", "牛脖子"])}
+    assert found["松板肉"] == found["猪颈肉有没有"] == found["梅花肉"] == ["P-1"]
+    assert found["羊脖子"] == found["羊脖"] == ["L-1"]
+    assert found["牛脖子"] == []
+
+
+def test_an_occasion_with_no_goods_word(tmp_path: Path) -> None:
+    """烧烤的料 asks for spices and meat for the grill, or what is tagged 烧烤; 坐月子吃的 for
+    tonics, poultry and eggs, brown sugar; neither offers fruit."""
+    rows = [
+        {**_listing("S-1", "新和 孜然粒 250g 撒料", 9, "新疆维吾尔自治区 阿克苏地区 新和县",
+                    "新和香料"), "category": "调味|香料"},
+        {**_listing("P-1", "上杭 槐猪 前腿肉 1斤", 9, "福建省 龙岩市 上杭县", "上杭猪场"),
+         "category": "生鲜|肉类|猪肉", "tags": ["烧烤"]},
+        {**_listing("E-1", "黟县 绿壳鸡蛋 30枚", 9, "安徽省 黄山市 黟县", "黟县蛋农"),
+         "category": "生鲜|蛋品"},
+        {**_listing("A-1", "烟台 红富士 10斤", 9, "山东省 烟台市 栖霞市", "栖霞果园")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "occasions", rows, [
+        "烧烤的料", "坐月子吃的"])}
+    assert sorted(found["烧烤的料"]) == ["P-1", "S-1"]
+    assert found["坐月子吃的"] == ["E-1"]
+
+
+def test_a_toy_or_tool_named_after_food_is_no_food(tmp_path: Path) -> None:
+    """草莓熊玩偶 is a plush toy and 核桃夹子 a nutcracker: nothing we sell."""
+    rows = [
+        {**_listing("F-1", "建德 草莓 章姬 3斤", 9, "浙江省 杭州市 建德市", "建德果园")},
+        {**_listing("W-1", "临安 山核桃 500g", 9, "浙江省 杭州市 临安区", "临安山货"),
+         "category": "干货|坚果"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "toys", rows, [
+        "草莓熊玩偶", "核桃夹子", "草莓", "核桃"])}
+    assert found == {"草莓熊玩偶": [], "核桃夹子": [], "草莓": ["F-1"], "核桃": ["W-1"]}
