@@ -244,9 +244,11 @@ def _ends_in_goods(modifier: str, lex: Lexicon, shortest: int) -> bool:
 
 def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
     """南安板鸭, 樟树港辣椒: a place written onto the goods, with no 的 between, may be part of
-    their name rather than where they are from (南安板鸭 is made in 大余)."""
+    their name rather than where they are from (南安板鸭 is made in 大余); so may one written
+    onto a category word (雨花茶 is a 南京 tea, no tea of 长沙's 雨花区)."""
     return bool(found.regions) and any(
-        word in lex.regions and words[n + 1] in (found.surface, *found.unknown)
+        word in lex.regions
+        and words[n + 1] in (found.surface, found.category_word, *found.unknown)
         for n, word in enumerate(words[:-1]))
 
 
@@ -364,6 +366,24 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     found.product, found.surface = generic, word
     found.qualifiers.append(word)
     return True
+
+
+def _name_across_product(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
+    """梨 / 山茶: a product word jieba split from an unknown word that ends in a category
+    word is one name of that category (梨山茶 is a tea named by its mountain, no pear)."""
+    if not found.product or found.surface not in words:
+        return
+    at = words.index(found.surface)
+    after = words[at + 1] if at + 1 < len(words) else ""
+    name = found.surface + after
+    if after not in found.unknown or name in lex.products or name not in text:
+        return
+    probe = _Found()
+    if _read_by_category(name, probe, lex) and probe.qualifiers == [name]:
+        found.unknown.remove(after)
+        found.product = found.surface = None
+        found.category, found.category_word = probe.category, probe.category_word
+        found.qualifiers.append(name)
 
 
 def _read_by_category(word: str, found: _Found, lex: Lexicon) -> bool:
@@ -844,6 +864,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     words = _cues_apart(segment.words(nums.rest))
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
+    _name_across_product(words, found, lex, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
     elif found.product and found.qualifiers and found.surface:

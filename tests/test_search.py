@@ -766,3 +766,18 @@ def test_a_toy_or_tool_named_after_food_is_no_food(tmp_path: Path) -> None:
     found = {r.text: r.skus for r in _evaluated(tmp_path, "toys", rows, [
         "草莓熊玩偶", "核桃夹子", "草莓", "核桃"])}
     assert found == {"草莓熊玩偶": [], "核桃夹子": [], "草莓": ["F-1"], "核桃": ["W-1"]}
+
+
+def test_a_tea_named_by_a_place_or_a_mountain_is_tea(tmp_path: Path) -> None:
+    """雨花茶 is a 南京 tea, though 雨花 also names a district of 长沙; 梨山茶 is an oolong named
+    by its mountain, no pear."""
+    rows = [
+        {**_listing("T-1", "南京 雨花茶 特级 100g", 9, "江苏省 南京市 雨花台区", "金陵茶社"),
+         "category": "茶叶|绿茶"},
+        {**_listing("T-2", "台湾 梨山 高山乌龙 150g", 9, "台湾省 台中市", "梨山茶园"),
+         "category": "茶叶|乌龙茶"},
+        {**_listing("P-1", "宁陵 酥梨 10斤", 9, "河南省 商丘市 宁陵县", "宁陵梨园")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "tea_names", rows, [
+        "雨花茶", "梨山茶", "梨"])}
+    assert found == {"雨花茶": ["T-1"], "梨山茶": ["T-2"], "梨": ["P-1"]}
