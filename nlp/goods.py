@@ -616,8 +616,11 @@ def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     cuts = lex.cuts.get(qualifier) or lex.cuts.get(qualifier + "肉", ())
     same = [wording for cut in cuts if cut.product is None for wording in cut.wordings]
     dropped = head_dropped_wording(qualifier)  # 石斑鱼 is titled 龙胆石斑 too
+    # A kind named by its head (银鱼, a 鱼) is sold dried under the same name with 干 after
+    # it (银鱼干), one word in the title's index.
+    dried = [qualifier + "干"] if len(qualifier) > 1 and qualifier[-1] in lex.heads else []
     return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier),
-                                *([dropped] if dropped else []))))
+                                *([dropped] if dropped else []), *dried)))
 
 
 def _named_before_category(qualifier: str) -> list[str]:

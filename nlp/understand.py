@@ -154,6 +154,19 @@ def _cues_apart(words: list[str]) -> list[str]:
     return apart
 
 
+def _flavours_joined(words: list[str], lex: Lexicon) -> list[str]:
+    """蒜 / 香 / 红肠: goods with 香 after them, before other goods, say how those taste (蒜香,
+    葱香, 奶香 as 五香 does): one word, no goods of its own."""
+    joined: list[str] = []
+    for n, word in enumerate(words):
+        if (word == "香" and joined and joined[-1] in lex.products
+                and n + 1 < len(words) and words[n + 1] in lex.products):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
 def _glued_buy_cue(word: str) -> str | None:
     """有鱼, 买鱼: jieba writes a one-character buy cue onto a one-character goods word; the
     word is then no typo (有鱼 sounds like 鱿鱼) but the cue and the goods."""
@@ -861,7 +874,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest), names=lex.products)
-    words = _cues_apart(segment.words(nums.rest))
+    words = _flavours_joined(_cues_apart(segment.words(nums.rest)), lex)
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
     _name_across_product(words, found, lex, nums.rest)

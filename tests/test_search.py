@@ -781,3 +781,22 @@ def test_a_tea_named_by_a_place_or_a_mountain_is_tea(tmp_path: Path) -> None:
     found = {r.text: r.skus for r in _evaluated(tmp_path, "tea_names", rows, [
         "雨花茶", "梨山茶", "梨"])}
     assert found == {"雨花茶": ["T-1"], "梨山茶": ["T-2"], "梨": ["P-1"]}
+
+
+def test_a_sausage_a_dried_fish_and_a_flavour_word(tmp_path: Path) -> None:
+    """红肠 is a sausage (香肠 finds it, its pinyin too); 银鱼 finds the 银鱼干 a title
+    sells; 蒜香红肠 asks for the sausage that tastes of garlic, not for garlic."""
+    rows = [
+        {**_listing("S-1", "哈尔滨 红肠 里道斯 500g 蒜香", 9, "黑龙江省 哈尔滨市 道里区",
+                    "哈尔滨肉联"), "category": "熟食|卤味"},
+        {**_listing("G-1", "乐都 紫皮大蒜 5斤", 9, "青海省 海东市 乐都区", "乐都蒜农"),
+         "category": "生鲜|蔬菜"},
+        {**_listing("F-1", "巢湖 银鱼干 250g 淡晒", 9, "安徽省 合肥市 巢湖市", "巢湖渔家"),
+         "category": "干货|海产干货"},
+        {**_listing("F-2", "洪湖 鲫鱼 2条", 9, "湖北省 荆州市 洪湖市", "洪湖渔家"),
+         "category": "水产"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "sausage", rows, [
+        "红肠", "香肠", "hongchang", "蒜香红肠", "大蒜", "银鱼"])}
+    assert found["红肠"] == found["香肠"] == found["hongchang"] == found["蒜香红肠"] == ["S-1"]
+    assert found["大蒜"] == ["G-1"] and found["银鱼"] == ["F-1"]
