@@ -591,9 +591,11 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
         candidates = [c for c in shapes.lookalike_products(window)
                       if _keeps_known_words(window, c, lex)]
         if candidates:
-            # Every candidate looks alike: the word people write most often is the
-            # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
-            best = max(candidates, key=lambda c: (segment.frequency(c),
+            # One sharing a distinctive component with the typo first (抽子 is 柚子, whose 由
+            # it has, not 拐子); then the word people write most often is the likelier one
+            # (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
+            best = max(candidates, key=lambda c: (shapes.share_a_distinctive_part(window, c),
+                                                  segment.frequency(c),
                                                   shapes.closeness_in(window, c)))
             _corrected(found, lex.products[best], window)
             return

@@ -800,3 +800,14 @@ def test_a_sausage_a_dried_fish_and_a_flavour_word(tmp_path: Path) -> None:
         "红肠", "香肠", "hongchang", "蒜香红肠", "大蒜", "银鱼"])}
     assert found["红肠"] == found["香肠"] == found["hongchang"] == found["蒜香红肠"] == ["S-1"]
     assert found["大蒜"] == ["G-1"] and found["银鱼"] == ["F-1"]
+
+
+def test_a_shape_typo_prefers_the_name_sharing_a_distinctive_part(tmp_path: Path) -> None:
+    """抽子 looks like 柚子 (由) and 拐子 (a name of 鲤鱼, strokes alike): the shared 由 says
+    柚子, though 拐子 is written more often."""
+    rows = [
+        {**_listing("Y-1", "垫江 白柚 2个装", 9, "重庆市 垫江县", "垫江柚园")},
+        {**_listing("C-1", "微山湖 鲤鱼 1条", 9, "山东省 济宁市 微山县", "微山渔家"),
+         "category": "水产"},
+    ]
+    assert _evaluated(tmp_path, "shape_tie", rows, ["抽子"])[0].skus == ["Y-1"]
