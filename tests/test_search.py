@@ -811,3 +811,15 @@ def test_a_shape_typo_prefers_the_name_sharing_a_distinctive_part(tmp_path: Path
          "category": "水产"},
     ]
     assert _evaluated(tmp_path, "shape_tie", rows, ["抽子"])[0].skus == ["Y-1"]
+
+
+def test_dried_seafood_of_the_audited_class_and_its_sound_typo(tmp_path: Path) -> None:
+    """沙虫干 is dried seafood the lexicon knows; 沙冲干 (冲 said like 虫) is its typo."""
+    rows = [
+        {**_listing("S-1", "北海 沙虫干 100g 特级", 9, "广西壮族自治区 北海市 海城区", "北海海味"),
+         "category": "干货|海产干货"},
+        {**_listing("K-1", "罗源 海带 干 500g", 9, "福建省 福州市 罗源县", "罗源渔家"),
+         "category": "水产-海味干货"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "dried_sea", rows, ["沙虫干", "沙冲干"])}
+    assert found == {"沙虫干": ["S-1"], "沙冲干": ["S-1"]}
