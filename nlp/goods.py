@@ -612,11 +612,15 @@ def qualifier_wordings(qualifier: str) -> tuple[str, ...]:
     meat, which say the same (腱子 is also written 牛腱, 腱子肉), or the word with its head
     dropped (石斑鱼: 龙胆石斑)."""
     lex = lexicon()
-    same = [wording for cut in lex.cuts.get(qualifier, ()) if cut.product is None
-            for wording in cut.wordings]
+    # A cut's qualifier is kept without its 肉 (松板 of 松板肉): its wordings are the cut's.
+    cuts = lex.cuts.get(qualifier) or lex.cuts.get(qualifier + "肉", ())
+    same = [wording for cut in cuts if cut.product is None for wording in cut.wordings]
     dropped = head_dropped_wording(qualifier)  # 石斑鱼 is titled 龙胆石斑 too
+    # A kind named by its head (银鱼, a 鱼) is sold dried under the same name with 干 after
+    # it (银鱼干), one word in the title's index.
+    dried = [qualifier + "干"] if len(qualifier) > 1 and qualifier[-1] in lex.heads else []
     return tuple(dict.fromkeys((qualifier, *same, *_named_before_category(qualifier),
-                                *([dropped] if dropped else []))))
+                                *([dropped] if dropped else []), *dried)))
 
 
 def _named_before_category(qualifier: str) -> list[str]:

@@ -117,6 +117,17 @@ def alike(a: str, b: str) -> bool:
     return resemblance(a, b) >= RESEMBLING or _parts_pair_up(a, b)
 
 
+def share_a_distinctive_part(window: str, surface: str) -> bool:
+    """Whether the characters in which a window and a name differ share a component few
+    characters have (由 in 抽 and 柚): the strongest sign of one mistaken for the other, beyond
+    strokes that merely pair up (抽 and 拐)."""
+    _, _, frequency = _data()
+    return any(frequency[c] <= DISTINCTIVE
+               for a, b in zip(window, surface) if a != b
+               for form in written(b)
+               for c in _components(a) & _components(form))
+
+
 def _parts_pair_up(a: str, b: str) -> bool:
     """Built alike: splits of one length whose components pair up the same, or spelled with
     the same strokes, but one pair of equal stroke count (叁 厶大三 and 参 厶大彡; 祀 礻巳 and

@@ -154,6 +154,19 @@ def _cues_apart(words: list[str]) -> list[str]:
     return apart
 
 
+def _flavours_joined(words: list[str], lex: Lexicon) -> list[str]:
+    """蒜 / 香 / 红肠: goods with 香 after them, before other goods, say how those taste (蒜香,
+    葱香, 奶香 as 五香 does): one word, no goods of its own."""
+    joined: list[str] = []
+    for n, word in enumerate(words):
+        if (word == "香" and joined and joined[-1] in lex.products
+                and n + 1 < len(words) and words[n + 1] in lex.products):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
 def _glued_buy_cue(word: str) -> str | None:
     """有鱼, 买鱼: jieba writes a one-character buy cue onto a one-character goods word; the
     word is then no typo (有鱼 sounds like 鱿鱼) but the cue and the goods."""
@@ -244,9 +257,11 @@ def _ends_in_goods(modifier: str, lex: Lexicon, shortest: int) -> bool:
 
 def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
     """南安板鸭, 樟树港辣椒: a place written onto the goods, with no 的 between, may be part of
-    their name rather than where they are from (南安板鸭 is made in 大余)."""
+    their name rather than where they are from (南安板鸭 is made in 大余); so may one written
+    onto a category word (雨花茶 is a 南京 tea, no tea of 长沙's 雨花区)."""
     return bool(found.regions) and any(
-        word in lex.regions and words[n + 1] in (found.surface, *found.unknown)
+        word in lex.regions
+        and words[n + 1] in (found.surface, found.category_word, *found.unknown)
         for n, word in enumerate(words[:-1]))
 
 
@@ -341,7 +356,11 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
                                                               fitting[0].product)
             return True
         # 牛腱 keeps its animal: 腱 alone is no wording of the cut, and titles say 牛腱子 or 腱子肉.
-        qualifier = word[1:] if animal and word[0] == animal and word[1:] in lex.cuts else word
+        # The animal is dropped only where the rest names the same cut: 猪颈肉 is the pork
+        # cut also titled 松板肉, which 颈肉 (a neck of any animal) is not.
+        rest = word[1:]
+        qualifier = rest if (animal and word[0] == animal and rest in lex.cuts
+                             and any(c in cuts for c in lex.cuts[rest])) else word
         if animal:
             found.product, found.surface = lex.meat[animal], word
         else:
@@ -360,6 +379,24 @@ def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) 
     found.product, found.surface = generic, word
     found.qualifiers.append(word)
     return True
+
+
+def _name_across_product(words: list[str], found: _Found, lex: Lexicon, text: str) -> None:
+    """梨 / 山茶: a product word jieba split from an unknown word that ends in a category
+    word is one name of that category (梨山茶 is a tea named by its mountain, no pear)."""
+    if not found.product or found.surface not in words:
+        return
+    at = words.index(found.surface)
+    after = words[at + 1] if at + 1 < len(words) else ""
+    name = found.surface + after
+    if after not in found.unknown or name in lex.products or name not in text:
+        return
+    probe = _Found()
+    if _read_by_category(name, probe, lex) and probe.qualifiers == [name]:
+        found.unknown.remove(after)
+        found.product = found.surface = None
+        found.category, found.category_word = probe.category, probe.category_word
+        found.qualifiers.append(name)
 
 
 def _read_by_category(word: str, found: _Found, lex: Lexicon) -> bool:
@@ -554,9 +591,11 @@ def _correct_shape(text: str, found: _Found, lex: Lexicon) -> None:
         candidates = [c for c in shapes.lookalike_products(window)
                       if _keeps_known_words(window, c, lex)]
         if candidates:
-            # Every candidate looks alike: the word people write most often is the
-            # likelier one (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
-            best = max(candidates, key=lambda c: (segment.frequency(c),
+            # One sharing a distinctive component with the typo first (抽子 is 柚子, whose 由
+            # it has, not 拐子); then the word people write most often is the likelier one
+            # (红糠 is 红糖 rather than 红米, 木茸 木耳 rather than 松茸).
+            best = max(candidates, key=lambda c: (shapes.share_a_distinctive_part(window, c),
+                                                  segment.frequency(c),
                                                   shapes.closeness_in(window, c)))
             _corrected(found, lex.products[best], window)
             return
@@ -837,9 +876,10 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     lex = lexicons.lexicon()
     index, rest = _choose(norm)
     nums = numbers.extract(rest, seller=_seller_message(rest), names=lex.products)
-    words = _cues_apart(segment.words(nums.rest))
+    words = _flavours_joined(_cues_apart(segment.words(nums.rest)), lex)
     found = _scan(words, lex, _ignored_words(), nums.rest)
     _read_elided(words, found, nums.rest)
+    _name_across_product(words, found, lex, nums.rest)
     if found.category and not found.product and found.qualifiers and found.category_word:
         _correct_before_category(found, lex)
     elif found.product and found.qualifiers and found.surface:

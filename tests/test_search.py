@@ -718,3 +718,108 @@ def test_a_crop_variety_titled_without_its_kind_is_found_by_the_kind(tmp_path: P
         "土豆", "马铃薯", "葡萄", "陇薯7号"])}
     assert set(found["土豆"]) == set(found["马铃薯"]) == {"V-1", "V-3"}
     assert found["葡萄"] == ["V-2"] and found["陇薯7号"] == ["V-3"]
+
+
+def test_a_cut_by_another_of_its_wordings_or_its_animals_everyday_word(tmp_path: Path) -> None:
+    """松板肉 and 猪颈肉 are one pork cut, however the buyer writes it (the 肉 dropped or
+    kept); 羊脖子 is the 羊脖 a title shows; a neck is not the pork cut 梅花肉."""
+    rows = [
+        {**_listing("P-1", "上杭 槐猪 松板肉 1斤", 9, "福建省 龙岩市 上杭县", "上杭猪场"),
+         "category": "生鲜|肉类|猪肉"},
+        {**_listing("L-1", "麦盖提 多浪羊 羊脖 2斤", 9, "新疆维吾尔自治区 喀什地区 麦盖提县",
+                    "刀郎羊场"), "category": "生鲜|肉类|羊肉"},
+        {**_listing("B-1", "蒙城 黄牛 牛腩 2斤", 9, "安徽省 亳州市 蒙城县", "蒙城牧场"),
+         "category": "肉类-牛肉"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "cut_names", rows, [
+        "松板肉", "猪颈肉有没有", "梅花肉", "羊脖子", "羊脖", "牛脖子"])}
+    assert found["松板肉"] == found["猪颈肉有没有"] == found["梅花肉"] == ["P-1"]
+    assert found["羊脖子"] == found["羊脖"] == ["L-1"]
+    assert found["牛脖子"] == []
+
+
+def test_an_occasion_with_no_goods_word(tmp_path: Path) -> None:
+    """烧烤的料 asks for spices and meat for the grill, or what is tagged 烧烤; 坐月子吃的 for
+    tonics, poultry and eggs, brown sugar; neither offers fruit."""
+    rows = [
+        {**_listing("S-1", "新和 孜然粒 250g 撒料", 9, "新疆维吾尔自治区 阿克苏地区 新和县",
+                    "新和香料"), "category": "调味|香料"},
+        {**_listing("P-1", "上杭 槐猪 前腿肉 1斤", 9, "福建省 龙岩市 上杭县", "上杭猪场"),
+         "category": "生鲜|肉类|猪肉", "tags": ["烧烤"]},
+        {**_listing("E-1", "黟县 绿壳鸡蛋 30枚", 9, "安徽省 黄山市 黟县", "黟县蛋农"),
+         "category": "生鲜|蛋品"},
+        {**_listing("A-1", "烟台 红富士 10斤", 9, "山东省 烟台市 栖霞市", "栖霞果园")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "occasions", rows, [
+        "烧烤的料", "坐月子吃的"])}
+    assert sorted(found["烧烤的料"]) == ["P-1", "S-1"]
+    assert found["坐月子吃的"] == ["E-1"]
+
+
+def test_a_toy_or_tool_named_after_food_is_no_food(tmp_path: Path) -> None:
+    """草莓熊玩偶 is a plush toy and 核桃夹子 a nutcracker: nothing we sell."""
+    rows = [
+        {**_listing("F-1", "建德 草莓 章姬 3斤", 9, "浙江省 杭州市 建德市", "建德果园")},
+        {**_listing("W-1", "临安 山核桃 500g", 9, "浙江省 杭州市 临安区", "临安山货"),
+         "category": "干货|坚果"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "toys", rows, [
+        "草莓熊玩偶", "核桃夹子", "草莓", "核桃"])}
+    assert found == {"草莓熊玩偶": [], "核桃夹子": [], "草莓": ["F-1"], "核桃": ["W-1"]}
+
+
+def test_a_tea_named_by_a_place_or_a_mountain_is_tea(tmp_path: Path) -> None:
+    """雨花茶 is a 南京 tea, though 雨花 also names a district of 长沙; 梨山茶 is an oolong named
+    by its mountain, no pear."""
+    rows = [
+        {**_listing("T-1", "南京 雨花茶 特级 100g", 9, "江苏省 南京市 雨花台区", "金陵茶社"),
+         "category": "茶叶|绿茶"},
+        {**_listing("T-2", "台湾 梨山 高山乌龙 150g", 9, "台湾省 台中市", "梨山茶园"),
+         "category": "茶叶|乌龙茶"},
+        {**_listing("P-1", "宁陵 酥梨 10斤", 9, "河南省 商丘市 宁陵县", "宁陵梨园")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "tea_names", rows, [
+        "雨花茶", "梨山茶", "梨"])}
+    assert found == {"雨花茶": ["T-1"], "梨山茶": ["T-2"], "梨": ["P-1"]}
+
+
+def test_a_sausage_a_dried_fish_and_a_flavour_word(tmp_path: Path) -> None:
+    """红肠 is a sausage (香肠 finds it, its pinyin too); 银鱼 finds the 银鱼干 a title
+    sells; 蒜香红肠 asks for the sausage that tastes of garlic, not for garlic."""
+    rows = [
+        {**_listing("S-1", "哈尔滨 红肠 里道斯 500g 蒜香", 9, "黑龙江省 哈尔滨市 道里区",
+                    "哈尔滨肉联"), "category": "熟食|卤味"},
+        {**_listing("G-1", "乐都 紫皮大蒜 5斤", 9, "青海省 海东市 乐都区", "乐都蒜农"),
+         "category": "生鲜|蔬菜"},
+        {**_listing("F-1", "巢湖 银鱼干 250g 淡晒", 9, "安徽省 合肥市 巢湖市", "巢湖渔家"),
+         "category": "干货|海产干货"},
+        {**_listing("F-2", "洪湖 鲫鱼 2条", 9, "湖北省 荆州市 洪湖市", "洪湖渔家"),
+         "category": "水产"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "sausage", rows, [
+        "红肠", "香肠", "hongchang", "蒜香红肠", "大蒜", "银鱼"])}
+    assert found["红肠"] == found["香肠"] == found["hongchang"] == found["蒜香红肠"] == ["S-1"]
+    assert found["大蒜"] == ["G-1"] and found["银鱼"] == ["F-1"]
+
+
+def test_a_shape_typo_prefers_the_name_sharing_a_distinctive_part(tmp_path: Path) -> None:
+    """抽子 looks like 柚子 (由) and 拐子 (a name of 鲤鱼, strokes alike): the shared 由 says
+    柚子, though 拐子 is written more often."""
+    rows = [
+        {**_listing("Y-1", "垫江 白柚 2个装", 9, "重庆市 垫江县", "垫江柚园")},
+        {**_listing("C-1", "微山湖 鲤鱼 1条", 9, "山东省 济宁市 微山县", "微山渔家"),
+         "category": "水产"},
+    ]
+    assert _evaluated(tmp_path, "shape_tie", rows, ["抽子"])[0].skus == ["Y-1"]
+
+
+def test_dried_seafood_of_the_audited_class_and_its_sound_typo(tmp_path: Path) -> None:
+    """沙虫干 is dried seafood the lexicon knows; 沙冲干 (冲 said like 虫) is its typo."""
+    rows = [
+        {**_listing("S-1", "北海 沙虫干 100g 特级", 9, "广西壮族自治区 北海市 海城区", "北海海味"),
+         "category": "干货|海产干货"},
+        {**_listing("K-1", "罗源 海带 干 500g", 9, "福建省 福州市 罗源县", "罗源渔家"),
+         "category": "水产-海味干货"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "dried_sea", rows, ["沙虫干", "沙冲干"])}
+    assert found == {"沙虫干": ["S-1"], "沙冲干": ["S-1"]}
