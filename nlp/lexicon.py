@@ -227,9 +227,19 @@ def _read_regions(lex: Lexicon) -> None:
                             provinces=tuple(item.get("provinces", ())),
                             cities=tuple(item.get("cities", ())))
             _add_region(lex, item["name"], region)
+    _add_islands(lex)
     _LEVEL_RANK = {"province": 0, "area": 1, "city": 2, "county": 3}
     for bucket in lex.regions.values():
         bucket.sort(key=lambda r: _LEVEL_RANK.get(r.level, 4))
+
+
+def _add_islands(lex: Lexicon) -> None:
+    """An island is named by its county or city and 岛 (南澳岛, 崇明岛, 东山岛, 平潭岛): the
+    buyer who asks for 南澳岛的海鲜 names that place."""
+    for surface, bucket in list(lex.regions.items()):
+        places = [r for r in bucket if r.level in ("county", "city")]
+        if len(surface) >= 2 and places and not surface.endswith("岛"):
+            lex.regions.setdefault(surface + "岛", places)
 
 
 def _read_heads(lex: Lexicon) -> None:

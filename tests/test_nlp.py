@@ -677,3 +677,8 @@ def test_understanding_reads_the_same_before_and_after_load() -> None:
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, cwd=Path(__file__).resolve().parent.parent)
     assert fresh.stdout.strip() == "冰糖橙" == understand("冰糖橙还有吗").slots["product"]
+
+
+@pytest.mark.parametrize("text,county", [("南澳岛的海鲜", "南澳县"), ("崇明岛大米", "崇明区")])
+def test_an_island_named_by_its_county_is_the_origin(text: str, county: str) -> None:
+    assert understand(text).slots["origin"]["county"] == county
