@@ -92,7 +92,8 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             found.product, found.surface = lex.products[word], word
             goods_at = position
             _modifier(words, position, text, found)
-        elif word in lex.categories and word not in lex.products and found.category is None:
+        elif word in lex.categories and word not in lex.products and (
+                found.category is None or _occasion_yields(word, found, lex)):
             found.category, found.category_word = lex.categories[word], word
             goods_at = position
             _modifier(words, position, text, found)
@@ -129,6 +130,12 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
         found.product = found.surface = found.category = None
         found.qualifiers.clear()
     return found
+
+
+def _occasion_yields(word: str, found: _Found, lex: Lexicon) -> bool:
+    """过年送长辈的酒, 办公室零食: an occasion said first (a virtual category, 年货 / 月子) is
+    context; a goods category named after it decides what is asked for."""
+    return found.category in lex.virtual and lex.categories[word] not in lex.virtual
 
 
 def _goods_written_onto(words: list[str], at: int, found: _Found, lex: Lexicon) -> bool:
@@ -268,7 +275,24 @@ def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
     """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
     before = "".join(words[max(0, position - 3):position])
-    return any(before.endswith(cue) for cue in _cues("place"))
+    if any(before.endswith(cue) for cue in _cues("place")):
+        return True
+    if position > 0 and words[position - 1] in _cues("place_verb"):  # 发北京的羊排
+        return True
+    return _place_then_request(words, position)
+
+
+def _place_then_request(words: list[str], position: int) -> bool:
+    """杭州收货, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery word or
+    by 的 and a request is where the buyer is; 武汉的热干面 (的 then goods) stays the origin."""
+    after = "".join(words[position + 1:position + 3])
+    if any(after.startswith(cue) for cue in _cues("place_after")):
+        return True
+    rest = words[position + 1:position + 3]
+    # 有 is left out (广州的有吗 asks for goods from 广州), and the request must name goods
+    # after it (广州的要两斤 picks the 广州 ones).
+    return (len(rest) == 2 and rest[0] == "的" and rest[1][:1] in ("买", "要", "来", "订")
+            and rest[1][1:] in ("", "点", "些") and len(words) > position + 3)
 
 
 def _modifier(words: list[str], position: int, text: str, found: _Found) -> None:

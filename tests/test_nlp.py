@@ -226,6 +226,28 @@ def test_the_buyers_place_is_not_the_origin(text: str, place: str) -> None:
     assert slots["buyer_city"] == place and "origin" not in slots and slots.get("product")
 
 
+@pytest.mark.parametrize("text, place", [
+    ("寄成都的腊肉", "成都市"), ("上海收货，要大米", "上海市"), ("苏州地址 有没有蜂蜜", "苏州市"),
+    ("重庆能买到龙井吗", "重庆市"), ("我家在沈阳，想要木耳", "沈阳市"), ("长沙的，要点橙子", "长沙市"),
+])
+def test_the_buyers_place_said_without_a_cue_before_it(text: str, place: str) -> None:
+    slots = understand(text).slots
+    assert slots["buyer_city"] == place and "origin" not in slots and slots.get("product")
+
+
+@pytest.mark.parametrize("text, city", [("长沙的橙子", "长沙市"), ("长沙的有吗", "长沙市"),
+                                        ("成都的要两斤", "成都市")])
+def test_a_place_before_goods_or_a_bare_request_stays_the_origin(text: str, city: str) -> None:
+    slots = understand(text).slots
+    assert slots["origin"]["city"] == city and "buyer_city" not in slots
+
+
+@pytest.mark.parametrize("text, category", [("过年送长辈的茶叶", "茶叶"), ("年夜饭的酒", "酒水"),
+                                            ("坐月子吃的水果", "水果")])
+def test_an_occasion_said_first_yields_to_the_goods_category(text: str, category: str) -> None:
+    assert understand(text).slots["category"] == category
+
+
 def test_an_origin_and_the_buyers_place_in_one_message() -> None:
     slots = understand("我在上海，想买浙江的龙井").slots
     assert slots["origin"] == {"province": "浙江省"} and slots["buyer_city"] == "上海市"
