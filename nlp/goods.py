@@ -411,7 +411,27 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
         # Another platform's name our tree lacks is read by its head (茗茶 is a 茶, 中外名酒
         # a 酒, 禽肉蛋品 肉 and 蛋): only when no piece of it is a category word of ours.
         found.extend(read or [top for w in pieces for top in [_category_by_head(w)] if top])
+        found.extend(_sub_category_tops(text))
     return list(dict.fromkeys(found))
+
+
+def _sub_category_tops(text: str) -> list[str]:
+    """A level of the exported category that is one of our sub-categories' own names puts the
+    listing under that sub-category's top as well: 蔬菜·豆制品 holds 豆腐 (加工食品/豆制品),
+    which the 蔬菜 level alone would contradict."""
+    subs = _sub_categories()
+    return [subs[level] for level in _LEVEL_BREAK.split(simplified(text)) if level in subs]
+
+
+@cache
+def _sub_categories() -> dict[str, str]:
+    """Our tree's sub-category names that belong to one top only, each to that top."""
+    tops: dict[str, set[str]] = {}
+    for path in set(lexicon().category_of.values()):
+        top, _, sub = path.partition("/")
+        if len(sub) > 1:
+            tops.setdefault(sub, set()).add(top)
+    return {sub: next(iter(t)) for sub, t in tops.items() if len(t) == 1}
 
 
 def shelf_text(category: str) -> str:

@@ -704,3 +704,13 @@ def test_understanding_reads_the_same_before_and_after_load() -> None:
 @pytest.mark.parametrize("text,county", [("南澳岛的海鲜", "南澳县"), ("崇明岛大米", "崇明区")])
 def test_an_island_named_by_its_county_is_the_origin(text: str, county: str) -> None:
     assert understand(text).slots["origin"]["county"] == county
+
+
+def test_an_exported_level_naming_one_of_our_sub_categories_places_the_listing_there() -> None:
+    from nlp.goods import goods_terms, imported_categories
+    assert imported_categories("蔬菜·豆制品") == ["蔬菜", "加工食品"]
+    # 豆腐 under 蔬菜 alone would be contradicted (prepared goods exported as fresh produce)
+    # and a character of the title read instead (嫩 of 刺嫩芽).
+    terms = goods_terms("寿县 手工老豆腐 2斤 卤水点制", "蔬菜·豆制品")
+    assert "豆腐" in terms and "刺嫩芽" not in terms
+    assert imported_categories("鲜果-柑橘") == ["水果"]
