@@ -425,11 +425,13 @@ def _sub_category_tops(text: str) -> list[str]:
 
 @cache
 def _sub_categories() -> dict[str, str]:
-    """Our tree's sub-category names that belong to one top only, each to that top."""
+    """Our tree's sub-category names that belong to one top only, each to that top; one that
+    is a product's name too (黑茶, 猪肉) is left to the product reading."""
+    lex = lexicon()
     tops: dict[str, set[str]] = {}
-    for path in set(lexicon().category_of.values()):
+    for path in set(lex.category_of.values()):
         top, _, sub = path.partition("/")
-        if len(sub) > 1:
+        if len(sub) > 1 and sub not in lex.products:
             tops.setdefault(sub, set()).add(top)
     return {sub: next(iter(t)) for sub, t in tops.items() if len(t) == 1}
 
@@ -720,6 +722,15 @@ def weight_factor(unit: str) -> Decimal | None:
 def product_surfaces(product: str) -> list[str]:
     lex = lexicon()
     return sorted(lex.surfaces.get(product, {product}), key=lambda s: (s != product, s))
+
+
+def dried_forms(product: str) -> list[str]:
+    """Products that are this one kept dry (杏子 → 杏干, 荔枝 → 荔枝干): a buyer whose fresh
+    goods are sold out may take them instead, told so."""
+    lex = lexicon()
+    return list(dict.fromkeys(lex.products[surface + "干"] for surface in product_surfaces(product)
+                              if surface + "干" in lex.products
+                              and lex.products[surface + "干"] != product))
 
 
 def specialty_origin(product: str) -> tuple[str, list[str]] | None:

@@ -183,7 +183,19 @@ def _glued_buy_cue(word: str) -> str | None:
             and not any(word in table for table in (lex.products, lex.categories,
                                                     lex.attributes, lex.regions))):
         return word[0]
-    return None
+    return _glued_onto_unknown(word, lex)
+
+
+def _glued_onto_unknown(word: str, lex: Lexicon) -> str | None:
+    """要元蘑: jieba writes a buy cue onto goods it does not know either; when neither the whole
+    nor the cue with the next character is a word it knows (有机菜 starts with 有机), and the
+    rest ends in a head character or a product, the cue and the goods are apart."""
+    rest = word[1:]
+    if (len(word) < 3 or word[0] not in _cues("glued_buy") or segment.frequency(word)
+            or segment.frequency(word[:2]) or rest in lex.regions):
+        return None
+    ends_in_goods = rest[-1] in lex.heads or any(rest[-n:] in lex.products for n in (1, 2))
+    return word[0] if ends_in_goods else None
 
 
 def _recipients(words: list[str]) -> dict[int, bool]:

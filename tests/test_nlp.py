@@ -714,3 +714,13 @@ def test_an_exported_level_naming_one_of_our_sub_categories_places_the_listing_t
     terms = goods_terms("寿县 手工老豆腐 2斤 卤水点制", "蔬菜·豆制品")
     assert "豆腐" in terms and "刺嫩芽" not in terms
     assert imported_categories("鲜果-柑橘") == ["水果"]
+
+
+@pytest.mark.parametrize("text, qualifier", [("订元蘑", "元蘑"), ("人在长春，要元蘑", "元蘑")])
+def test_a_buy_cue_glued_onto_unknown_goods_is_read_apart(text: str, qualifier: str) -> None:
+    result = understand(text)
+    assert result.slots["product"] == "蘑菇" and result.qualifiers == (qualifier,)
+
+
+def test_a_known_word_beginning_with_a_buy_cue_is_not_cut() -> None:
+    assert understand("有机菜").slots == {"category": "蔬菜", "attributes": ["有机"]}

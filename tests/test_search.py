@@ -827,3 +827,32 @@ def test_dried_seafood_of_the_audited_class_and_its_sound_typo(tmp_path: Path) -
     ]
     found = {r.text: r.skus for r in _evaluated(tmp_path, "dried_sea", rows, ["沙虫干", "沙冲干"])}
     assert found == {"沙虫干": ["S-1"], "沙冲干": ["S-1"]}
+
+
+def test_a_sold_out_gift_box_offers_the_same_goods_unboxed(tmp_path: Path) -> None:
+    """The only 礼盒 of 枇杷 is sold out: 枇杷礼盒 offers the loose 枇杷 in stock (packing
+    only is dropped); a sold-out 有机 listing is not replaced by one that is not."""
+    rows = [
+        {**_listing("B-1", "塘栖 枇杷 礼盒装 3斤 送人", 0, "浙江省 杭州市 临平区", "塘栖果园"),
+         "category": "鲜果·时令水果", "tags": ["礼盒"]},
+        {**_listing("L-1", "塘栖 枇杷 5斤 家庭装", 9, "浙江省 杭州市 临平区", "塘栖果园"),
+         "category": "鲜果·时令水果"},
+        {**_listing("O-1", "五常 有机 大米 10斤", 0, "黑龙江省 哈尔滨市 五常市", "五常米业"),
+         "category": "粮油·大米"},
+        {**_listing("R-1", "庆安 大米 10斤", 9, "黑龙江省 绥化市 庆安县", "庆安米业"),
+         "category": "粮油·大米"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "boxed", rows, [
+        "枇杷礼盒", "有机大米"])}
+    assert results == {"枇杷礼盒": ["L-1"], "有机大米": []}
+
+
+def test_sold_out_fresh_goods_offer_their_dried_form_from_the_same_place(tmp_path: Path) -> None:
+    """The only 荔枝 from 增城 is sold out while 增城 荔枝干 is in stock: it is offered."""
+    rows = [
+        {**_listing("F-1", "增城 挂绿 荔枝 3斤", 0, "广东省 广州市 增城区", "增城果园"),
+         "category": "鲜果·时令水果"},
+        {**_listing("D-1", "增城 荔枝干 500g 自然晒", 9, "广东省 广州市 增城区", "增城果园"),
+         "category": "零食·蜜饯果干"},
+    ]
+    assert _evaluated(tmp_path, "dried-form", rows, ["增城的荔枝"])[0].skus == ["D-1"]
