@@ -19,8 +19,7 @@ from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
                        origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       short_place,
-                       specialty_origin)
+                       short_place, sound_twins, specialty_origin)
 
 # How goods are packed, not what they are: the same goods unboxed are still what was asked.
 PACKING_ATTRIBUTES = frozenset({"礼盒"})
@@ -239,6 +238,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
                   and may_be(c.product, request.product)]
         if titled:
             return Retrieved(titled, request, fallback=True)
+    twin = _sound_twin(conn, request, exclude, cap)
+    if twin is not None:
+        return twin
     boxed = _attributes_sold_out(conn, request, exclude, cap)
     if boxed is not None:
         return boxed
@@ -393,6 +395,20 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
     return [*listed, *(wider for each in listed for wider in each.wider())]
+
+
+def _sound_twin(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                cap: int) -> Retrieved | None:
+    """竹孙 read as 竹笋 where titles show 竹荪 only: a typo said as two products' names is
+    the one sellers list."""
+    if not (request.written and request.product):
+        return None
+    for twin in sound_twins(request.product):
+        other = replace(request, product=twin)
+        found = listings.find(conn, other.spec(exclude, cap))
+        if found:
+            return Retrieved(found, other)
+    return None
 
 
 def _attributes_sold_out(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import Cut, lexicon, words
+from nlp.lexicon import Cut, lexicon, pinyin_of, words
 from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
@@ -722,6 +722,26 @@ def weight_factor(unit: str) -> Decimal | None:
 def product_surfaces(product: str) -> list[str]:
     lex = lexicon()
     return sorted(lex.surfaces.get(product, {product}), key=lambda s: (s != product, s))
+
+
+def sound_twins(product: str) -> list[str]:
+    """Other products with a name of two characters or more said exactly as one of this
+    one's (竹笋 and 竹荪 are both zhusun): a typo or pinyin read as one may mean the other."""
+    sounds = {pinyin_of(s) for s in product_surfaces(product) if len(s) > 1}
+    by_sound = _products_by_sound()
+    return list(dict.fromkeys(p for sound in sorted(sounds) for p in by_sound.get(sound, ())
+                              if p != product))
+
+
+@cache
+def _products_by_sound() -> dict[str, tuple[str, ...]]:
+    """Canonical products by the toneless pinyin of each of their names of two characters
+    or more."""
+    found: dict[str, list[str]] = {}
+    for surface, canonical in lexicon().products.items():
+        if len(surface) > 1:
+            found.setdefault(pinyin_of(surface), []).append(canonical)
+    return {sound: tuple(dict.fromkeys(names)) for sound, names in found.items()}
 
 
 def dried_forms(product: str) -> list[str]:

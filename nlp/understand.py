@@ -514,6 +514,7 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
     for candidate in (latin, *_LATIN.findall(text)):
         if len(candidate) >= 4 and candidate in lex.pinyin:
             found.product = found.surface = lex.pinyin[candidate]
+            found.corrected = candidate  # zhusun may mean 竹荪 as well as 竹笋
             found.unknown = [w for w in found.unknown if not _LATIN.fullmatch(w)]
             return
     for run in _CJK_RUN.findall(text):

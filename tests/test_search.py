@@ -856,3 +856,16 @@ def test_sold_out_fresh_goods_offer_their_dried_form_from_the_same_place(tmp_pat
          "category": "零食·蜜饯果干"},
     ]
     assert _evaluated(tmp_path, "dried-form", rows, ["增城的荔枝"])[0].skus == ["D-1"]
+
+
+def test_a_typo_said_as_two_products_names_is_the_one_sellers_list(tmp_path: Path) -> None:
+    """竹孙 and zhusun sound like both 竹笋 and 竹荪: where titles show 竹荪 only, that one;
+    竹笋 written right is never offered 竹荪."""
+    rows = [{**_listing("Z-1", "赫章 竹荪 50g 干货", 9, "贵州省 毕节市 赫章县", "赫章山货"),
+             "category": "干货·菌菇"}]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "twins", rows, [
+        "竹孙", "zhusun", "竹笋"])}
+    assert results == {"竹孙": ["Z-1"], "zhusun": ["Z-1"], "竹笋": []}
+    shoots = {**_listing("S-1", "宜宾 竹笋 鲜 5斤", 9, "四川省 宜宾市 长宁县", "宜宾笋农"),
+              "category": "蔬菜"}
+    assert _evaluated(tmp_path, "twins2", [*rows, shoots], ["竹孙"])[0].skus == ["S-1"]
