@@ -19,7 +19,7 @@ from nlp import Understanding
 from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
                        origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       short_place, sound_twins, specialty_origin)
+                       said_alike_in, short_place, sound_twins, specialty_origin)
 
 # How goods are packed, not what they are: the same goods unboxed are still what was asked.
 PACKING_ATTRIBUTES = frozenset({"礼盒"})
@@ -238,6 +238,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
                   and may_be(c.product, request.product)]
         if titled:
             return Retrieved(titled, request, fallback=True)
+    heard = _qualifier_heard_in_titles(conn, request, exclude, cap)
+    if heard is not None:
+        return heard
     twin = _sound_twin(conn, request, exclude, cap)
     if twin is not None:
         return twin
@@ -395,6 +398,25 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
     return [*listed, *(wider for each in listed for wider in each.wider())]
+
+
+def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,
+                               exclude: tuple[int, ...], cap: int) -> Retrieved | None:
+    """原蘑 where a 蘑菇 title shows 元蘑: a word the titles must show that none does, but
+    one of the goods' titles has a word said exactly as it, is that word misheard."""
+    for qualifier in request.qualifiers:
+        rest = tuple(q for q in request.qualifiers if q != qualifier)
+        loose = replace(request, qualifiers=rest)
+        if not loose.has_goods:
+            continue
+        for candidate in listings.find(conn, loose.spec(exclude, cap)):
+            heard = said_alike_in(qualifier, candidate.title)
+            if heard:
+                meant = replace(request, qualifiers=(*rest, heard))
+                found = listings.find(conn, meant.spec(exclude, cap))
+                if found:
+                    return Retrieved(found, meant)
+    return None
 
 
 def _sound_twin(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],

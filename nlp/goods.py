@@ -744,6 +744,20 @@ def _products_by_sound() -> dict[str, tuple[str, ...]]:
     return {sound: tuple(dict.fromkeys(names)) for sound, names in found.items()}
 
 
+def said_alike_in(word: str, title: str) -> str | None:
+    """The word of a title said exactly as a buyer's word that it does not show (原蘑 in
+    阿尔山 元蘑: yuanmo), or None. Chinese words of two characters or more only."""
+    if len(word) < 2 or not _CJK_RUN.fullmatch(word):
+        return None
+    sound = pinyin_of(word)
+    for run in _CJK_RUN.findall(title):
+        for start in range(len(run) - len(word) + 1):
+            window = run[start:start + len(word)]
+            if window != word and pinyin_of(window) == sound:
+                return window
+    return None
+
+
 def dried_forms(product: str) -> list[str]:
     """Products that are this one kept dry (杏子 → 杏干, 荔枝 → 荔枝干): a buyer whose fresh
     goods are sold out may take them instead, told so."""

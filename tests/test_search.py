@@ -869,3 +869,12 @@ def test_a_typo_said_as_two_products_names_is_the_one_sellers_list(tmp_path: Pat
     shoots = {**_listing("S-1", "宜宾 竹笋 鲜 5斤", 9, "四川省 宜宾市 长宁县", "宜宾笋农"),
               "category": "蔬菜"}
     assert _evaluated(tmp_path, "twins2", [*rows, shoots], ["竹孙"])[0].skus == ["S-1"]
+
+
+def test_a_word_titles_lack_but_show_said_alike_is_that_word(tmp_path: Path) -> None:
+    """原蘑 (yuanmo) where a mushroom title shows 元蘑: that listing; a word said like none
+    of the titles' words still finds nothing."""
+    rows = [{**_listing("Y-1", "敦化 元蘑 250g 冻蘑", 9, "吉林省 延边朝鲜族自治州 敦化市", "敦化山货"),
+             "category": "干货·菌菇"}]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "heard", rows, ["原蘑", "榛蘑"])}
+    assert results == {"原蘑": ["Y-1"], "榛蘑": []}
