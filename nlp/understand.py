@@ -157,8 +157,23 @@ def _cues_apart(words: list[str]) -> list[str]:
     for word in words:
         cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
         cue = cue or _glued_buy_cue(word)
-        apart.extend((cue, word[len(cue):]) if cue else (word,))
+        if cue:
+            apart.extend((cue, word[len(cue):]))
+        elif _has_glued_after(word):
+            apart.extend((word[0], word[1]))
+        else:
+            apart.append(word)
     return apart
+
+
+def _has_glued_after(word: str) -> bool:
+    """李广杏有吗: jieba writes 有 after a one-character goods word (杏有); a word it does not
+    know, and none of ours, is the goods and the cue."""
+    lex = lexicons.lexicon()
+    return (len(word) == 2 and word[1] == "有" and word[0] in lex.products
+            and not segment.frequency(word)
+            and not any(word in table for table in (lex.products, lex.categories,
+                                                    lex.attributes, lex.regions)))
 
 
 def _flavours_joined(words: list[str], lex: Lexicon) -> list[str]:

@@ -724,3 +724,10 @@ def test_a_buy_cue_glued_onto_unknown_goods_is_read_apart(text: str, qualifier: 
 
 def test_a_known_word_beginning_with_a_buy_cue_is_not_cut() -> None:
     assert understand("有机菜").slots == {"category": "蔬菜", "attributes": ["有机"]}
+
+
+def test_a_buy_cue_glued_after_one_character_goods_is_read_apart() -> None:
+    """jieba cuts 凯特杏有吗 as 凯特 / 杏有 / 吗: 杏有 is 杏 and 有, so the unknown word
+    before it is a qualifier of the goods."""
+    result = understand("凯特杏有吗")
+    assert result.slots == {"product": "杏子"} and result.qualifiers == ("凯特",)
