@@ -16,12 +16,13 @@ from typing import Any
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding
-from nlp.goods import (attribute_surfaces, category_terms, names_as_head, origin_label,
-                       also_sought, may_be, widened,
+from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
+                       origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       short_place,
-                       specialty_origin)
+                       said_alike_in, short_place, sound_twins, specialty_origin)
 
+# How goods are packed, not what they are: the same goods unboxed are still what was asked.
+PACKING_ATTRIBUTES = frozenset({"礼盒"})
 CONSTRAINTS = ("qualifiers", "attributes", "origin", "price")  # relaxation order for ties
 
 
@@ -237,6 +238,15 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
                   and may_be(c.product, request.product)]
         if titled:
             return Retrieved(titled, request, fallback=True)
+    heard = _qualifier_heard_in_titles(conn, request, exclude, cap)
+    if heard is not None:
+        return heard
+    twin = _sound_twin(conn, request, exclude, cap)
+    if twin is not None:
+        return twin
+    boxed = _attributes_sold_out(conn, request, exclude, cap)
+    if boxed is not None:
+        return boxed
     same = request.same_product()
     if same is not None and _sold_out(conn, request):
         # The same product from anywhere, else what it is a kind of (滩羊肉 → 羊肉, 六安瓜片
@@ -245,7 +255,10 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
         # A request naming no product (杜康酒, 杜康) first takes what the sold-out
         # listing is: its category alone would offer any drink.
         listed = _listed_as(conn, request, same)
-        order = (same, *same.wider(), *listed) if same.product else (*listed, same)
+        # Fresh goods sold out may be had dried from the same place (李广杏 → 李广杏干).
+        dried = [replace(request, product=d, words=(), written=None)
+                 for d in dried_forms(request.product or "")]
+        order = (same, *dried, *same.wider(), *listed) if same.product else (*listed, same)
         for wider in (w for w in order if w.browsable):
             found = listings.find(conn, wider.spec(exclude, cap))
             if found:
@@ -385,6 +398,58 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
     return [*listed, *(wider for each in listed for wider in each.wider())]
+
+
+def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,
+                               exclude: tuple[int, ...], cap: int) -> Retrieved | None:
+    """原蘑 where a 蘑菇 title shows 元蘑: a word the titles must show that none does, but
+    one of the goods' titles has a word said exactly as it, is that word misheard."""
+    for qualifier in request.qualifiers:
+        rest = tuple(q for q in request.qualifiers if q != qualifier)
+        loose = replace(request, qualifiers=rest)
+        if not loose.has_goods:
+            continue
+        for candidate in listings.find(conn, loose.spec(exclude, cap)):
+            heard = said_alike_in(qualifier, candidate.title)
+            if heard:
+                meant = replace(request, qualifiers=(*rest, heard))
+                found = listings.find(conn, meant.spec(exclude, cap))
+                if found:
+                    return Retrieved(found, meant)
+    return None
+
+
+def _sound_twin(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                cap: int) -> Retrieved | None:
+    """竹孙 read as 竹笋 where titles show 竹荪 only: a typo said as two products' names is
+    the one sellers list."""
+    if not (request.written and request.product):
+        return None
+    for twin in sound_twins(request.product):
+        other = replace(request, product=twin)
+        found = listings.find(conn, other.spec(exclude, cap))
+        if found:
+            return Retrieved(found, other)
+    return None
+
+
+def _attributes_sold_out(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                         cap: int) -> Retrieved | None:
+    """杨梅礼盒 when the only gift box is sold out: the boxed listing exists but none in
+    stock, so the same goods in stock unboxed, saying the named one is sold out (words that
+    only described that listing, 大果, go with it). Only packing is dropped: 野生核桃 sold
+    out is not offered farmed walnuts."""
+    packing = [a for a in request.attributes if a in PACKING_ATTRIBUTES]
+    if not packing:
+        return None
+    named = request.without("price")
+    if listings.find(conn, named.spec(cap=1)) or not listings.find(
+            conn, replace(named.spec(cap=1), sold_out=True)):
+        return None
+    plain = replace(request, words=(), attributes=tuple(
+        a for a in request.attributes if a not in PACKING_ATTRIBUTES))
+    found = listings.find(conn, plain.spec(exclude, cap)) if plain.browsable else []
+    return Retrieved(found, plain, sold_out=request.label()) if found else None
 
 
 def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from nlp import segment
-from nlp.lexicon import Cut, lexicon, words
+from nlp.lexicon import Cut, lexicon, pinyin_of, words
 from nlp.normalize import simplified
 from nlp.numbers import canonical_unit
 
@@ -411,7 +411,29 @@ def imported_categories(category: str, tags: Sequence[str] = ()) -> list[str]:
         # Another platform's name our tree lacks is read by its head (茗茶 is a 茶, 中外名酒
         # a 酒, 禽肉蛋品 肉 and 蛋): only when no piece of it is a category word of ours.
         found.extend(read or [top for w in pieces for top in [_category_by_head(w)] if top])
+        found.extend(_sub_category_tops(text))
     return list(dict.fromkeys(found))
+
+
+def _sub_category_tops(text: str) -> list[str]:
+    """A level of the exported category that is one of our sub-categories' own names puts the
+    listing under that sub-category's top as well: 蔬菜·豆制品 holds 豆腐 (加工食品/豆制品),
+    which the 蔬菜 level alone would contradict."""
+    subs = _sub_categories()
+    return [subs[level] for level in _LEVEL_BREAK.split(simplified(text)) if level in subs]
+
+
+@cache
+def _sub_categories() -> dict[str, str]:
+    """Our tree's sub-category names that belong to one top only, each to that top; one that
+    is a product's name too (黑茶, 猪肉) is left to the product reading."""
+    lex = lexicon()
+    tops: dict[str, set[str]] = {}
+    for path in set(lex.category_of.values()):
+        top, _, sub = path.partition("/")
+        if len(sub) > 1 and sub not in lex.products:
+            tops.setdefault(sub, set()).add(top)
+    return {sub: next(iter(t)) for sub, t in tops.items() if len(t) == 1}
 
 
 def shelf_text(category: str) -> str:
@@ -700,6 +722,49 @@ def weight_factor(unit: str) -> Decimal | None:
 def product_surfaces(product: str) -> list[str]:
     lex = lexicon()
     return sorted(lex.surfaces.get(product, {product}), key=lambda s: (s != product, s))
+
+
+def sound_twins(product: str) -> list[str]:
+    """Other products with a name of two characters or more said exactly as one of this
+    one's (竹笋 and 竹荪 are both zhusun): a typo or pinyin read as one may mean the other."""
+    sounds = {pinyin_of(s) for s in product_surfaces(product) if len(s) > 1}
+    by_sound = _products_by_sound()
+    return list(dict.fromkeys(p for sound in sorted(sounds) for p in by_sound.get(sound, ())
+                              if p != product))
+
+
+@cache
+def _products_by_sound() -> dict[str, tuple[str, ...]]:
+    """Canonical products by the toneless pinyin of each of their names of two characters
+    or more."""
+    found: dict[str, list[str]] = {}
+    for surface, canonical in lexicon().products.items():
+        if len(surface) > 1:
+            found.setdefault(pinyin_of(surface), []).append(canonical)
+    return {sound: tuple(dict.fromkeys(names)) for sound, names in found.items()}
+
+
+def said_alike_in(word: str, title: str) -> str | None:
+    """The word of a title said exactly as a buyer's word that it does not show (原蘑 in
+    阿尔山 元蘑: yuanmo), or None. Chinese words of two characters or more only."""
+    if len(word) < 2 or not _CJK_RUN.fullmatch(word):
+        return None
+    sound = pinyin_of(word)
+    for run in _CJK_RUN.findall(title):
+        for start in range(len(run) - len(word) + 1):
+            window = run[start:start + len(word)]
+            if window != word and pinyin_of(window) == sound:
+                return window
+    return None
+
+
+def dried_forms(product: str) -> list[str]:
+    """Products that are this one kept dry (杏子 → 杏干, 荔枝 → 荔枝干): a buyer whose fresh
+    goods are sold out may take them instead, told so."""
+    lex = lexicon()
+    return list(dict.fromkeys(lex.products[surface + "干"] for surface in product_surfaces(product)
+                              if surface + "干" in lex.products
+                              and lex.products[surface + "干"] != product))
 
 
 def specialty_origin(product: str) -> tuple[str, list[str]] | None:

@@ -92,7 +92,8 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
             found.product, found.surface = lex.products[word], word
             goods_at = position
             _modifier(words, position, text, found)
-        elif word in lex.categories and word not in lex.products and found.category is None:
+        elif word in lex.categories and word not in lex.products and (
+                found.category is None or _occasion_yields(word, found, lex)):
             found.category, found.category_word = lex.categories[word], word
             goods_at = position
             _modifier(words, position, text, found)
@@ -131,6 +132,12 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     return found
 
 
+def _occasion_yields(word: str, found: _Found, lex: Lexicon) -> bool:
+    """过年送长辈的酒, 办公室零食: an occasion said first (a virtual category, 年货 / 月子) is
+    context; a goods category named after it decides what is asked for."""
+    return found.category in lex.virtual and lex.categories[word] not in lex.virtual
+
+
 def _goods_written_onto(words: list[str], at: int, found: _Found, lex: Lexicon) -> bool:
     """Whether the word before a thing we do not sell is one the lexicon lacks that holds
     a product's name (葡萄籽 in 葡萄籽面霜, 玫瑰花 in 玫瑰花精油)."""
@@ -150,8 +157,23 @@ def _cues_apart(words: list[str]) -> list[str]:
     for word in words:
         cue = next((c for c in cues if word.startswith(c) and len(word) > len(c)), None)
         cue = cue or _glued_buy_cue(word)
-        apart.extend((cue, word[len(cue):]) if cue else (word,))
+        if cue:
+            apart.extend((cue, word[len(cue):]))
+        elif _has_glued_after(word):
+            apart.extend((word[0], word[1]))
+        else:
+            apart.append(word)
     return apart
+
+
+def _has_glued_after(word: str) -> bool:
+    """李广杏有吗: jieba writes 有 after a one-character goods word (杏有); a word it does not
+    know, and none of ours, is the goods and the cue."""
+    lex = lexicons.lexicon()
+    return (len(word) == 2 and word[1] == "有" and word[0] in lex.products
+            and not segment.frequency(word)
+            and not any(word in table for table in (lex.products, lex.categories,
+                                                    lex.attributes, lex.regions)))
 
 
 def _flavours_joined(words: list[str], lex: Lexicon) -> list[str]:
@@ -176,7 +198,19 @@ def _glued_buy_cue(word: str) -> str | None:
             and not any(word in table for table in (lex.products, lex.categories,
                                                     lex.attributes, lex.regions))):
         return word[0]
-    return None
+    return _glued_onto_unknown(word, lex)
+
+
+def _glued_onto_unknown(word: str, lex: Lexicon) -> str | None:
+    """要元蘑: jieba writes a buy cue onto goods it does not know either; when neither the whole
+    nor the cue with the next character is a word it knows (有机菜 starts with 有机), and the
+    rest ends in a head character or a product, the cue and the goods are apart."""
+    rest = word[1:]
+    if (len(word) < 3 or word[0] not in _cues("glued_buy") or segment.frequency(word)
+            or segment.frequency(word[:2]) or rest in lex.regions):
+        return None
+    ends_in_goods = rest[-1] in lex.heads or any(rest[-n:] in lex.products for n in (1, 2))
+    return word[0] if ends_in_goods else None
 
 
 def _recipients(words: list[str]) -> dict[int, bool]:
@@ -268,7 +302,24 @@ def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
     """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
     before = "".join(words[max(0, position - 3):position])
-    return any(before.endswith(cue) for cue in _cues("place"))
+    if any(before.endswith(cue) for cue in _cues("place")):
+        return True
+    if position > 0 and words[position - 1] in _cues("place_verb"):  # 发北京的羊排
+        return True
+    return _place_then_request(words, position)
+
+
+def _place_then_request(words: list[str], position: int) -> bool:
+    """杭州收货, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery word or
+    by 的 and a request is where the buyer is; 武汉的热干面 (的 then goods) stays the origin."""
+    after = "".join(words[position + 1:position + 3])
+    if any(after.startswith(cue) for cue in _cues("place_after")):
+        return True
+    rest = words[position + 1:position + 3]
+    # 有 is left out (广州的有吗 asks for goods from 广州), and the request must name goods
+    # after it (广州的要两斤 picks the 广州 ones).
+    return (len(rest) == 2 and rest[0] == "的" and rest[1][:1] in ("买", "要", "来", "订")
+            and rest[1][1:] in ("", "点", "些") and len(words) > position + 3)
 
 
 def _modifier(words: list[str], position: int, text: str, found: _Found) -> None:
@@ -478,6 +529,7 @@ def _correct_typo(text: str, found: _Found, lex: Lexicon) -> None:
     for candidate in (latin, *_LATIN.findall(text)):
         if len(candidate) >= 4 and candidate in lex.pinyin:
             found.product = found.surface = lex.pinyin[candidate]
+            found.corrected = candidate  # zhusun may mean 竹荪 as well as 竹笋
             found.unknown = [w for w in found.unknown if not _LATIN.fullmatch(w)]
             return
     for run in _CJK_RUN.findall(text):

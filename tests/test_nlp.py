@@ -226,6 +226,28 @@ def test_the_buyers_place_is_not_the_origin(text: str, place: str) -> None:
     assert slots["buyer_city"] == place and "origin" not in slots and slots.get("product")
 
 
+@pytest.mark.parametrize("text, place", [
+    ("寄成都的腊肉", "成都市"), ("上海收货，要大米", "上海市"), ("苏州地址 有没有蜂蜜", "苏州市"),
+    ("重庆能买到龙井吗", "重庆市"), ("我家在沈阳，想要木耳", "沈阳市"), ("长沙的，要点橙子", "长沙市"),
+])
+def test_the_buyers_place_said_without_a_cue_before_it(text: str, place: str) -> None:
+    slots = understand(text).slots
+    assert slots["buyer_city"] == place and "origin" not in slots and slots.get("product")
+
+
+@pytest.mark.parametrize("text, city", [("长沙的橙子", "长沙市"), ("长沙的有吗", "长沙市"),
+                                        ("成都的要两斤", "成都市")])
+def test_a_place_before_goods_or_a_bare_request_stays_the_origin(text: str, city: str) -> None:
+    slots = understand(text).slots
+    assert slots["origin"]["city"] == city and "buyer_city" not in slots
+
+
+@pytest.mark.parametrize("text, category", [("过年送长辈的茶叶", "茶叶"), ("年夜饭的酒", "酒水"),
+                                            ("坐月子吃的水果", "水果")])
+def test_an_occasion_said_first_yields_to_the_goods_category(text: str, category: str) -> None:
+    assert understand(text).slots["category"] == category
+
+
 def test_an_origin_and_the_buyers_place_in_one_message() -> None:
     slots = understand("我在上海，想买浙江的龙井").slots
     assert slots["origin"] == {"province": "浙江省"} and slots["buyer_city"] == "上海市"
@@ -682,3 +704,30 @@ def test_understanding_reads_the_same_before_and_after_load() -> None:
 @pytest.mark.parametrize("text,county", [("南澳岛的海鲜", "南澳县"), ("崇明岛大米", "崇明区")])
 def test_an_island_named_by_its_county_is_the_origin(text: str, county: str) -> None:
     assert understand(text).slots["origin"]["county"] == county
+
+
+def test_an_exported_level_naming_one_of_our_sub_categories_places_the_listing_there() -> None:
+    from nlp.goods import goods_terms, imported_categories
+    assert imported_categories("蔬菜·豆制品") == ["蔬菜", "加工食品"]
+    # 豆腐 under 蔬菜 alone would be contradicted (prepared goods exported as fresh produce)
+    # and a character of the title read instead (嫩 of 刺嫩芽).
+    terms = goods_terms("寿县 手工老豆腐 2斤 卤水点制", "蔬菜·豆制品")
+    assert "豆腐" in terms and "刺嫩芽" not in terms
+    assert imported_categories("鲜果-柑橘") == ["水果"]
+
+
+@pytest.mark.parametrize("text, qualifier", [("订元蘑", "元蘑"), ("人在长春，要元蘑", "元蘑")])
+def test_a_buy_cue_glued_onto_unknown_goods_is_read_apart(text: str, qualifier: str) -> None:
+    result = understand(text)
+    assert result.slots["product"] == "蘑菇" and result.qualifiers == (qualifier,)
+
+
+def test_a_known_word_beginning_with_a_buy_cue_is_not_cut() -> None:
+    assert understand("有机菜").slots == {"category": "蔬菜", "attributes": ["有机"]}
+
+
+def test_a_buy_cue_glued_after_one_character_goods_is_read_apart() -> None:
+    """jieba cuts 凯特杏有吗 as 凯特 / 杏有 / 吗: 杏有 is 杏 and 有, so the unknown word
+    before it is a qualifier of the goods."""
+    result = understand("凯特杏有吗")
+    assert result.slots == {"product": "杏子"} and result.qualifiers == ("凯特",)
