@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -339,6 +340,7 @@ class Plan:
     rate: float | None = None       # None: 80 % of the pipeline's closed-loop peak
     compare_bare: bool = False
     messages: int = 60_000          # distinct messages for the pipeline
+    rounds: int = 1                 # closed loops of pipeline and bare, alternated
 
 
 def _cores(workers: int) -> tuple[set[int], set[int]]:
@@ -353,19 +355,23 @@ def _cycle(requests: list[Request]) -> Iterator[Request]:
         yield from requests
 
 
-async def _measure(plan: Plan, label: str, port: int, pid: int, requests: Iterator[Request],
-                   rate: float | None) -> tuple[Figures, Figures]:
+async def _closed(plan: Plan, label: str, port: int, pid: int,
+                  requests: Iterator[Request]) -> Figures:
     await closed_loop("warm-up", "127.0.0.1", port, requests, plan.concurrency, WARM_SECONDS)
     before = cpu_seconds(pid)
     closed = await closed_loop(f"{label} closed C={plan.concurrency}", "127.0.0.1", port,
                                requests, plan.concurrency, plan.duration)
     closed.cpu = cpu_seconds(pid) - before
-    target = rate if rate is not None else (plan.rate or 0.8 * closed.throughput)
+    return closed
+
+
+async def _open(plan: Plan, label: str, port: int, pid: int, requests: Iterator[Request],
+                rate: float) -> Figures:
     before = cpu_seconds(pid)
-    opened = await open_loop(f"{label} open {target:.0f}/s", "127.0.0.1", port, requests,
-                             target, plan.duration)
+    opened = await open_loop(f"{label} open {rate:.0f}/s", "127.0.0.1", port, requests,
+                             rate, plan.duration)
     opened.cpu = cpu_seconds(pid) - before
-    return closed, opened
+    return opened
 
 
 def run_compare(plan: Plan) -> int:
@@ -409,29 +415,47 @@ def run_compare(plan: Plan) -> int:
     return _report(results)
 
 
+@dataclass
+class Results:
+    rounds: list[tuple[Figures, Figures | None]]   # (pipeline, bare) closed loops
+    opened: list[Figures]                          # pipeline's open loop, then bare's
+
+
 async def _run_all(plan: Plan, server: tuple[int, int], bare: tuple[int, int] | None,
-                   requests: list[Request]) -> list[Figures]:
+                   requests: list[Request]) -> Results:
+    """Closed loops alternate pipeline and bare, so a drift of the machine's speed
+    touches both sides of each round's ratio; then the open loops at one rate."""
     fresh = iter(requests)  # the pipeline never sees a message twice
-    closed, opened = await _measure(plan, "pipeline", *server, fresh, None)
-    results = [closed, opened]
+    results = Results([], [])
+    for _ in range(plan.rounds):
+        closed = await _closed(plan, "pipeline", *server, fresh)
+        bare_closed = await _closed(plan, "bare", *bare, _cycle(requests)) if bare else None
+        results.rounds.append((closed, bare_closed))
+    peak = statistics.median(closed.throughput for closed, _ in results.rounds)
+    opened = await _open(plan, "pipeline", *server, fresh, plan.rate or 0.8 * peak)
+    results.opened.append(opened)
     if bare is not None:
-        bare_closed, bare_open = await _measure(plan, "bare", *bare, _cycle(requests),
-                                                opened.sent / plan.duration)
-        results += [bare_closed, bare_open]
+        results.opened.append(await _open(plan, "bare", *bare, _cycle(requests),
+                                          opened.sent / plan.duration))
     if next(fresh, None) is None:
         print("  note: ran out of distinct messages; raise --messages", flush=True)
     return results
 
 
-def _report(results: list[Figures]) -> int:
-    for figures in results:
+def _report(results: Results) -> int:
+    every = [f for pair in results.rounds for f in pair if f is not None] + results.opened
+    for figures in every:
         print(figures.line())
-    if len(results) == 4:
-        ratio = results[0].throughput / results[2].throughput if results[2].throughput else 0
-        cpu = results[2].cpu_ms / results[0].cpu_ms if results[0].cpu_ms else 0
-        print(f"  pipeline / bare: throughput (closed loop) {ratio:.3f},"
-              f" server CPU per request {cpu:.3f}")
-    return 0 if all(f.errors == 0 for f in results) else 1
+    pairs = [(mine, bare) for mine, bare in results.rounds if bare is not None and bare.throughput]
+    if pairs:
+        ratios = [mine.throughput / bare.throughput for mine, bare in pairs]
+        cpu = [bare.cpu_ms / mine.cpu_ms for mine, bare in pairs if mine.cpu_ms]
+        rounds = f" in {len(pairs)} rounds: {', '.join(f'{r:.3f}' for r in ratios)}" \
+            if len(pairs) > 1 else ""
+        print(f"  pipeline / bare: throughput (closed loop) {statistics.median(ratios):.3f}"
+              f"{' (median)' if len(pairs) > 1 else ''}, server CPU per request"
+              f" {statistics.median(cpu):.3f}{rounds}")
+    return 0 if all(f.errors == 0 for f in every) else 1
 
 
 async def run_against(url: str, config: Config, messages: int, concurrency: int) -> int:

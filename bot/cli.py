@@ -766,7 +766,7 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from bench.webhook import Plan, run_against, run_compare
 
-    for name in ("listings", "workers", "concurrency", "messages"):
+    for name in ("listings", "workers", "concurrency", "messages", "rounds"):
         if getattr(args, name) < 1:
             raise CliError(f"--{name}: at least 1")
     if args.duration <= 0 or (args.rate is not None and args.rate <= 0):
@@ -776,7 +776,8 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
                                        args.concurrency))
     return run_compare(Plan(listings=args.listings, workers=args.workers,
                             concurrency=args.concurrency, duration=args.duration, rate=args.rate,
-                            compare_bare=args.compare_bare, messages=args.messages))
+                            compare_bare=args.compare_bare, messages=args.messages,
+                            rounds=args.rounds))
 
 
 def cmd_bench_nlu(args: argparse.Namespace, config: Config) -> int:
@@ -1041,6 +1042,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="open-loop requests/s (default: 80%% of the closed-loop peak)")
     webhook.add_argument("--messages", type=int, default=60_000,
                          help="distinct messages sealed before the run (default 60000)")
+    webhook.add_argument("--rounds", type=int, default=1,
+                         help="closed loops of the pipeline and the bare endpoint, alternated; "
+                              "the ratio printed is their median (default 1)")
     webhook.add_argument("--url", help="drive a running server's /wechat instead, closed loop "
                                        "over --messages (with --config or --demo for its "
                                        "credentials)")

@@ -77,6 +77,24 @@ def test_every_bench_module_imports() -> None:
         importlib.import_module(f"bench.{path.stem}")
 
 
+def test_bench_webhook_ratio_is_the_median_of_alternated_rounds(capsys) -> None:
+    """Each round's ratio pairs the pipeline with the bare run just after it; a round the
+    machine slowed is outvoted, not averaged in."""
+    from bench.webhook import Figures, Results, _report
+
+    def closed(label: str, sent: int, cpu: float) -> Figures:
+        return Figures(label, sent=sent, elapsed=1.0, latencies=[0.01], cpu=cpu)
+
+    rounds = [(closed("pipeline", 900, 0.9), closed("bare", 4500, 0.9)),     # 0.200
+              (closed("pipeline", 1200, 0.96), closed("bare", 4800, 0.96)),  # 0.250
+              (closed("pipeline", 500, 1.0), closed("bare", 4000, 0.8))]     # 0.125
+    assert _report(Results(rounds, [closed("pipeline open", 800, 1.0)])) == 0
+    out = capsys.readouterr().out
+    assert "throughput (closed loop) 0.200 (median)" in out
+    assert "in 3 rounds: 0.200, 0.250, 0.125" in out
+    assert out.count("req/s") == 7
+
+
 def test_bench_orders_places_what_the_stock_allows() -> None:
     done = run_cli("bench", "orders", "--orders", "12", "--concurrency", "4", "--stock", "10")
     assert done.returncode == 0, done.stderr
