@@ -132,6 +132,47 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     return found
 
 
+def _nonfood_head(words: list[str], found: _Found, lex: Lexicon) -> None:
+    """Head-final across 的 and unknown modifiers: when the last content word is a thing we
+    do not sell, a goods word before it is its pattern, colour, country or use (石榴花图案的
+    围巾, 蜂蜜色染发剂, 葡萄牙球衣, 樱桃键盘, 鸡蛋托盘), never the thing asked for."""
+    if found.nonfood or not (found.product or found.category):
+        return
+    stop = _ignored_words()
+    content = [n for n, word in enumerate(words)
+               if word not in stop and not word.isdigit() and _CJK_RUN.fullmatch(word)]
+    if len(content) < 2 or not _names_nonfood(words[content[-1]], lex):
+        return
+    start = next((n for n in content if _holds_goods(words[n], found, lex)), content[-1])
+    if start == content[-1]:
+        return
+    found.nonfood = "".join(words[start:content[-1] + 1])
+    found.product = found.surface = found.category = None
+    found.qualifiers.clear()
+
+
+_AMOUNT_CHARS = frozenset("一二两三四五六七八九十几半整每满")
+
+
+def _names_nonfood(word: str, lex: Lexicon) -> bool:
+    """A thing we do not sell: listed, or a word the lexicon lacks headed by such a thing's
+    head character (托盘 by 盘, 球衣 by 衣); no goods, category, attribute or cut."""
+    if word in lex.nonfood:
+        return True
+    if (len(word) < 2 or word in lex.products or word in lex.categories
+            or word in lex.attributes or word in lex.cuts):
+        return False
+    # 整箱, 一盘: a pack or an amount of the goods, no thing of its own.
+    return (word[-1] in lex.nonfood_heads and word[0] not in _AMOUNT_CHARS
+            and not _ends_in_goods(word, lex, shortest=1))
+
+
+def _holds_goods(word: str, found: _Found, lex: Lexicon) -> bool:
+    """The word is, or holds, the goods the reading found (石榴 in 石榴花, 咖啡 in 咖啡色)."""
+    names = {found.surface, found.category_word, found.product} - {None, ""}
+    return any(name in word or word in name for name in names) or word in lex.products
+
+
 def _occasion_yields(word: str, found: _Found, lex: Lexicon) -> bool:
     """过年送长辈的酒, 办公室零食: an occasion said first (a virtual category, 年货 / 月子) is
     context; a goods category named after it decides what is asked for."""
@@ -945,6 +986,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
+    _nonfood_head(words, found, lex)
     if found.gift and not (found.product or found.attributes or found.nonfood) and (
             found.category is None or found.category in lex.virtual):
         # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a

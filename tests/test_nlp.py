@@ -289,6 +289,23 @@ def test_lamps_and_goods_written_onto_a_thing_we_do_not_sell(text: str, thing: s
     assert understand(text).slots == {"nonfood": thing}
 
 
+@pytest.mark.parametrize("text, thing", [
+    ("蜂蜜色染发剂", "蜂蜜色染发剂"), ("咖啡色的裤子", "咖啡色的裤子"), ("樱桃键盘", "樱桃键盘"),
+    ("石榴花图案的围巾", "石榴花图案的围巾"), ("葡萄牙球衣", "葡萄牙球衣"), ("西瓜图案的睡衣", "西瓜图案的睡衣"),
+    ("有没有草莓印花的抱枕", "草莓印花的抱枕"), ("鸡蛋托盘", "鸡蛋托盘"), ("芒果黄的手机壳", "芒果黄的手机壳"),
+])
+def test_a_goods_word_modifying_the_last_noun_names_a_thing(text: str, thing: str) -> None:
+    """Head-final across 的 and unknown modifiers (a colour, a pattern, a country)."""
+    assert understand(text).slots == {"nonfood": thing}
+
+
+@pytest.mark.parametrize("text, product", [
+    ("苹果整箱", "苹果"), ("鸡蛋一盘", "鸡蛋"), ("葡萄整件", "葡萄"),
+])
+def test_a_pack_or_amount_after_goods_is_no_thing(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
 def test_a_thing_we_do_not_sell_is_no_typo() -> None:
     assert understand("香薰蜡烛").slots == {}  # 香薰 is no 香菇
     assert understand("灯笼椒").slots.get("product") == "彩椒"
