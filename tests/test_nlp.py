@@ -748,3 +748,29 @@ def test_a_buy_cue_glued_after_one_character_goods_is_read_apart() -> None:
     before it is a qualifier of the goods."""
     result = understand("凯特杏有吗")
     assert result.slots == {"product": "杏子"} and result.qualifiers == ("凯特",)
+
+
+@pytest.mark.parametrize("title, category, variety, generic", [
+    ("吉县 红富士苹果 10斤装", "生鲜;水果", "红富士", "苹果"),
+    ("洛川 嘎啦苹果 5斤", "生鲜;水果", "嘎啦果", "苹果"),     # 嘎啦 + 果, the generic's end
+    ("民乐 紫皮大蒜 5斤", "生鲜;蔬菜", "紫皮蒜", "大蒜"),
+    ("金乡 独头大蒜 3斤", "生鲜;蔬菜", "独头蒜", "大蒜"),
+])
+def test_a_variety_named_before_its_generic_is_indexed_too(title: str, category: str,
+                                                           variety: str, generic: str) -> None:
+    from nlp.goods import goods_terms
+    assert goods_terms(title, category)[:2] == [variety, generic]
+
+
+@pytest.mark.parametrize("text, product", [
+    ("脆肉鲩", "草鱼"), ("鲩", "草鱼"), ("清蒸鲈", "鲈鱼"), ("鳜", "鳜鱼"), ("鳝", "黄鳝"),
+])
+def test_a_fish_named_by_its_one_character_is_that_fish(text: str, product: str) -> None:
+    """鲩 holds 鱼, its head, and 鲩鱼 is 草鱼: the character alone names the fish."""
+    assert understand(text).slots.get("product") == product
+
+
+def test_a_title_naming_a_fish_by_its_character_is_that_fish() -> None:
+    from nlp.goods import goods_terms
+    assert goods_terms("顺德 脆肉鲩 1条 约4斤 活鱼", "水产;鱼虾")[0] == "草鱼"
+    assert goods_terms("千岛湖 鳜 2条", "水产")[0] == "鳜鱼"
