@@ -208,10 +208,10 @@ def _cues_apart(words: list[str]) -> list[str]:
 
 
 def _has_glued_after(word: str) -> bool:
-    """李广杏有吗: jieba writes 有 after a one-character goods word (杏有); a word it does not
-    know, and none of ours, is the goods and the cue."""
+    """李广杏有吗, 泡泡青有吗: jieba writes 有 after the last character of goods (杏有, 青有);
+    a word it does not know, and none of ours, is the goods' end and the cue."""
     lex = lexicons.lexicon()
-    return (len(word) == 2 and word[1] == "有" and word[0] in lex.products
+    return (len(word) == 2 and word[1] == "有" and _is_hanzi(word[0])
             and not segment.frequency(word)
             and not any(word in table for table in (lex.products, lex.categories,
                                                     lex.attributes, lex.regions)))
@@ -655,6 +655,19 @@ def _correct_after_product(found: _Found, lex: Lexicon, text: str) -> None:
             return
 
 
+def _written_whole(window: str, unknown: list[str], text: str) -> str:
+    """净皮甜 read as 陈皮 + 甜: the word as the buyer wrote it is the window with the unknown
+    words written onto it, so that titles showing the whole word (临潼 石榴 净皮甜) are what
+    was meant, no typo."""
+    whole = window
+    for word in (w for w in unknown if _CJK_RUN.fullmatch(w) or _is_hanzi(w)):
+        if whole + word in text:
+            whole += word
+        elif word + whole in text:
+            whole = word + whole
+    return whole
+
+
 def _corrected(found: _Found, canonical: str, window: str) -> None:
     found.product, found.surface = canonical, window
     found.corrected = "" if window in lexicons.lexicon().products else window
@@ -883,6 +896,8 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
 
 
 _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
+# 有泡泡青吗, 泡泡青有没有: asking whether it is sold says no more than the word alone.
+_ASKING = re.compile(r"^(有没有|有|还有)|(有没有|还有|有)$")
 
 
 def _names_goods_alone(found: _Found, norm: str) -> bool:
@@ -899,7 +914,7 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
-    said = _PARTICLES.sub("", norm.replace("的", ""))
+    said = _ASKING.sub("", _PARTICLES.sub("", norm.replace("的", "")))
     return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
@@ -985,6 +1000,8 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
             _homophone_region(words, found, lex)
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
+    if found.corrected:
+        found.corrected = _written_whole(found.corrected, found.unknown, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
     _nonfood_head(words, found, lex)
     if found.gift and not (found.product or found.attributes or found.nonfood) and (

@@ -881,3 +881,21 @@ def test_a_word_titles_lack_but_show_said_alike_is_that_word(tmp_path: Path) -> 
              "category": "干货·菌菇"}]
     results = {r.text: r.skus for r in _evaluated(tmp_path, "heard", rows, ["原蘑", "榛蘑"])}
     assert results == {"原蘑": ["Y-1"], "榛蘑": []}
+
+
+def test_a_variety_the_lexicon_lacks_is_found_as_its_titles_write_it(tmp_path: Path) -> None:
+    """净皮甜 is near 陈皮 and 泡泡青 ends in 青 with 有 glued on: the word as written is what
+    the titles show, no typo and no cue."""
+    rows = [
+        {**_listing("S-1", "临潼 石榴 净皮甜 5斤 大果", 36, "陕西省 西安市 临潼区", "骊山石榴园"),
+         "category": "生鲜;水果"},
+        {**_listing("V-1", "随州 泡泡青 5斤 打霜更甜", 19, "湖北省 随州市 曾都区", "曾都菜园"),
+         "category": "生鲜;蔬菜"},
+        {**_listing("W-1", "大兴 黑美人 西瓜 1个", 30, "北京市 大兴区", "庞各庄瓜园"),
+         "category": "生鲜;水果"},
+        {**_listing("P-1", "新会 陈皮 十年 100g", 99, "广东省 江门市 新会区", "新会陈皮行")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "varieties", rows, [
+        "净皮甜", "泡泡青有吗", "泡泡青有没有", "黑美人有吗", "陈皮"])}
+    assert found == {"净皮甜": ["S-1"], "泡泡青有吗": ["V-1"], "泡泡青有没有": ["V-1"],
+                     "黑美人有吗": ["W-1"], "陈皮": ["P-1"]}
