@@ -341,6 +341,21 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
             for row in rows if row["id"] not in excluded]
 
 
+def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],
+                     limit: int = 50) -> list[str]:
+    """Words the titles are indexed under that match a LIKE pattern (挂_, _面), from the FTS
+    vocabulary: a buyer's word no title shows may be one of them mistyped. The vocabulary
+    table is the connection's own (temp), over the one index, so nothing is stored."""
+    if not patterns:
+        return []
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.listings_vocab"
+                 " USING fts5vocab(main, listings_fts, 'col')")
+    likes = " OR ".join("term LIKE ?" for _ in patterns)
+    rows = conn.execute(f"SELECT DISTINCT term FROM temp.listings_vocab WHERE col = 'title'"
+                        f" AND ({likes}) LIMIT ?", (*patterns, limit))
+    return [row[0] for row in rows]
+
+
 def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | None = None,
            limit: int = 5) -> list[Candidate]:
     """Words only: every word must match (used where no understanding is at hand)."""

@@ -15,11 +15,14 @@ from typing import Any
 
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
-from nlp import Understanding
+from nlp import Understanding, understand
 from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
                        origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       said_alike_in, short_place, sound_twins, specialty_origin)
+                       said_alike_in, short_place, sound_twins, specialty_origin,
+                       written_alike_in)
+from nlp.lexicon import lexicon
+from nlp.shapes import meant_among
 
 # How goods are packed, not what they are: the same goods unboxed are still what was asked.
 PACKING_ATTRIBUTES = frozenset({"礼盒"})
@@ -244,6 +247,9 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     twin = _sound_twin(conn, request, exclude, cap)
     if twin is not None:
         return twin
+    meant = _title_word_meant(conn, request, exclude, cap)
+    if meant is not None:
+        return meant
     boxed = _attributes_sold_out(conn, request, exclude, cap)
     if boxed is not None:
         return boxed
@@ -410,13 +416,41 @@ def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,
         if not loose.has_goods:
             continue
         for candidate in listings.find(conn, loose.spec(exclude, cap)):
-            heard = said_alike_in(qualifier, candidate.title)
+            heard = said_alike_in(qualifier, candidate.title) or written_alike_in(
+                qualifier, candidate.title)
             if heard:
                 meant = replace(request, qualifiers=(*rest, heard))
                 found = listings.find(conn, meant.spec(exclude, cap))
                 if found:
                     return Retrieved(found, meant)
     return None
+
+
+def _is_nonfood(word: str) -> bool:
+    return word in lexicon().nonfood
+
+
+def _title_word_meant(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                      cap: int) -> Retrieved | None:
+    """羊拼, 挂而, 线免: a word said alone that no title shows and the lexicons lack, one
+    character from a word titles do show that names goods, written or said alike, is that
+    word mistyped (羊排, 挂面, 线面), when it is the one clear best; then read as that word."""
+    word = request.written or ""
+    if request.words != (word,) or not 2 <= len(word) <= 4 or _is_nonfood(word):
+        return None  # a thing we do not sell is no typo (茶杯 is no 一杯)
+    patterns = [word[:n] + "_" + word[n + 1:] for n in range(len(word))]
+    readings = {w: understand(w) for w in listings.title_words_like(conn, patterns)}
+    # Goods the lexicons know first (大米 before 大果), then a noun they lack (鱼糕).
+    known = [w for w, r in readings.items() if {"product", "category"} & r.slots.keys()]
+    meant = meant_among(word, known) or meant_among(
+        word, [w for w, r in readings.items() if "noun" in r.flags])
+    if meant is None:
+        return None
+    # A noun titles show is found as written (Request.noun's literal lookup, done).
+    read = (Request(words=(meant,)) if meant not in known
+            else Request.from_understanding(readings[meant]))
+    found = listings.find(conn, read.spec(exclude, cap)) if read.browsable else []
+    return Retrieved(found, read) if found else None
 
 
 def _sound_twin(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],

@@ -775,6 +775,20 @@ def said_alike_in(word: str, title: str) -> str | None:
     return None
 
 
+def written_alike_in(word: str, title: str) -> str | None:
+    """The word of a title a buyer's word was meant as, one character written or said
+    alike apart and the one clear best (唐归 in 岷县 当归: 唐 for 当), or None. A word read
+    as a kind of the goods may be a name of its own (啤酒 among 酒): only a likeness of two
+    or more makes it a typo (黄酒 is no 啤酒)."""
+    from nlp.shapes import meant_among
+
+    if len(word) < 2 or not _CJK_RUN.fullmatch(word):
+        return None
+    windows = [run[start:start + len(word)] for run in _CJK_RUN.findall(title)
+               for start in range(len(run) - len(word) + 1)]
+    return meant_among(word, windows, least=2)
+
+
 def dried_forms(product: str) -> list[str]:
     """Products that are this one kept dry (杏子 → 杏干, 荔枝 → 荔枝干): a buyer whose fresh
     goods are sold out may take them instead, told so."""

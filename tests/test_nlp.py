@@ -774,3 +774,15 @@ def test_a_title_naming_a_fish_by_its_character_is_that_fish() -> None:
     from nlp.goods import goods_terms
     assert goods_terms("顺德 脆肉鲩 1条 约4斤 活鱼", "水产;鱼虾")[0] == "草鱼"
     assert goods_terms("千岛湖 鳜 2条", "水产")[0] == "鳜鱼"
+
+
+def test_the_meant_word_is_the_one_clear_best_written_or_said_alike() -> None:
+    from nlp.shapes import likeness, meant_among
+    assert likeness("免", "面") == 3 and likeness("了", "子") == 3     # said alike, a component
+    assert likeness("唐", "当") == 2 and likeness("拼", "排") == 2     # breath apart, 扌 shared
+    assert likeness("气", "麻") == 0
+    assert meant_among("羊拼", ["羊排", "羊肉", "滩羊"]) == "羊排"
+    assert meant_among("线免", ["线面", "挂面"]) == "线面"
+    assert meant_among("大未", ["大米", "大枣"]) == "大米"            # 米 shares 木 and strokes
+    assert meant_among("大未", ["大米", "大果"]) is None               # 果 as like: no clear best
+    assert meant_among("天气", ["天麻"]) is None

@@ -899,3 +899,24 @@ def test_a_variety_the_lexicon_lacks_is_found_as_its_titles_write_it(tmp_path: P
         "净皮甜", "泡泡青有吗", "泡泡青有没有", "黑美人有吗", "陈皮"])}
     assert found == {"净皮甜": ["S-1"], "泡泡青有吗": ["V-1"], "泡泡青有没有": ["V-1"],
                      "黑美人有吗": ["W-1"], "陈皮": ["P-1"]}
+
+
+def test_a_word_no_title_shows_is_the_title_word_written_or_said_alike(tmp_path: Path) -> None:
+    """羊拼, 挂而, 大未, 鱼高: one character from a word titles show that names goods, written
+    or said alike, and the one clear best; a word near none (天气) finds nothing."""
+    rows = [
+        {**_listing("L-1", "同心 滩羊 羊排 3斤 手抓", 9, "宁夏回族自治区 吴忠市 同心县", "同心羊倌"),
+         "category": "肉类;羊肉"},
+        {**_listing("N-1", "藁城 宫面 空心挂面 2斤 手工", 9, "河北省 石家庄市 藁城区", "藁城面坊"),
+         "category": "粮油;米面"},
+        {**_listing("R-1", "查哈阳 大米 10斤 新米", 9, "黑龙江省 齐齐哈尔市 甘南县", "查哈阳农场"),
+         "category": "粮油;米面"},
+        {**_listing("F-1", "荆州 鱼糕 500g 手工", 9, "湖北省 荆州市 沙市区", "荆州鱼糕坊"),
+         "category": "水产;加工"},
+        {**_listing("D-1", "岷县 当归 500g 切片", 9, "甘肃省 定西市 岷县", "岷县药材行"),
+         "category": "滋补;药食同源"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "title_typos", rows, [
+        "羊拼", "挂而", "大未", "鱼高", "唐归", "天气"])}
+    assert found == {"羊拼": ["L-1"], "挂而": ["N-1"], "大未": ["R-1"], "鱼高": ["F-1"],
+                     "唐归": ["D-1"], "天气": []}
