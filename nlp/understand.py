@@ -151,6 +151,24 @@ def _nonfood_head(words: list[str], found: _Found, lex: Lexicon) -> None:
     found.qualifiers.clear()
 
 
+def _purpose_apart(words: list[str], found: _Found) -> None:
+    """做白切鸡的鸡, 做酸菜白肉用的肉, 熬粥的小米: a clause opened by a verb of use, before the
+    的 that the goods follow, says what they are for: context that may rank, never words
+    their titles must show (白心的火龙果 has no verb: 白心 stays)."""
+    goods = {found.surface, found.category_word} - {None, ""}
+    marks = [n for n, word in enumerate(words) if word == "的"
+             and any(w in goods for w in words[n + 1:])]
+    if not marks:
+        return
+    clause = words[:marks[-1]]
+    verbs = _cues("purpose")
+    if not any(word.startswith(verb) for word in clause for verb in verbs):
+        return
+    said = "".join(clause)
+    found.qualifiers[:] = [q for q in found.qualifiers if q not in said]
+    found.unknown[:] = [w for w in found.unknown if w not in clause]
+
+
 _AMOUNT_CHARS = frozenset("一二两三四五六七八九十几半整每满")
 
 
@@ -1004,6 +1022,7 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
         found.corrected = _written_whole(found.corrected, found.unknown, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
     _nonfood_head(words, found, lex)
+    _purpose_apart(words, found)
     if found.gift and not (found.product or found.attributes or found.nonfood) and (
             found.category is None or found.category in lex.virtual):
         # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
@@ -1037,7 +1056,7 @@ def _ignored_words() -> frozenset[str]:
     """Stopwords and intent cues are never product words."""
     table = lexicons.table("intents.json")
     cues = frozenset(cue for name, cues in table.items() if isinstance(cues, list)
-                     and name != "standalone" for cue in cues)
+                     and name not in ("standalone", "purpose") for cue in cues)
     return lexicons.words("stopwords.txt") | cues
 
 

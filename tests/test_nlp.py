@@ -786,3 +786,18 @@ def test_the_meant_word_is_the_one_clear_best_written_or_said_alike() -> None:
     assert meant_among("大未", ["大米", "大枣"]) == "大米"            # 米 shares 木 and strokes
     assert meant_among("大未", ["大米", "大果"]) is None               # 果 as like: no clear best
     assert meant_among("天气", ["天麻"]) is None
+
+
+@pytest.mark.parametrize("text, goods", [
+    ("做白切鸡的鸡", ("product", "鸡")), ("做酸菜白肉用的肉", ("category", "肉类")),
+    ("熬粥的小米", ("product", "小米")), ("泡酒的枸杞", ("product", "枸杞")),
+    ("炖汤用的鸡", ("product", "鸡")),
+])
+def test_a_purpose_clause_before_the_goods_is_no_constraint(text: str, goods: tuple) -> None:
+    """The goods after 的 are asked for; the clause of use before it binds no title."""
+    result = understand(text)
+    assert result.slots.get(goods[0]) == goods[1] and result.qualifiers == ()
+
+
+def test_a_clause_without_a_verb_of_use_still_qualifies() -> None:
+    assert understand("白心火龙果").qualifiers == ("白心",)
