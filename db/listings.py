@@ -208,6 +208,8 @@ class SearchSpec:
     title_words: tuple[tuple[str, ...], ...] = ()  # each: one of its wordings in the title
                                                # (白心 in 白心火龙果; 腱子 as 牛腱)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
+    described_words: tuple[tuple[str, ...], ...] = ()  # as title_words, in the title or the
+                                               # description (又名膨风茶: a listing's other name)
     title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
     attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
@@ -281,6 +283,8 @@ def match_expression(spec: SearchSpec) -> str:
         clauses.append(fts_query(spec.words))
     clauses.extend("title : (" + " OR ".join(_word(w) for w in wordings) + ")"
                    for wordings in spec.title_words if wordings)
+    clauses.extend("{title description} : (" + " OR ".join(_word(w) for w in wordings) + ")"
+                   for wordings in spec.described_words if wordings)
     if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
         clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods

@@ -244,6 +244,12 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     heard = _qualifier_heard_in_titles(conn, request, exclude, cap)
     if heard is not None:
         return heard
+    if request.qualifiers:  # 膨风茶 where a description says 又名膨风茶: that listing's name
+        spec = request.spec(exclude, cap)
+        described = listings.find(conn, replace(spec, title_words=(),
+                                                described_words=spec.title_words))
+        if described:
+            return Retrieved(described, request)
     twin = _sound_twin(conn, request, exclude, cap)
     if twin is not None:
         return twin
@@ -400,7 +406,7 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     """The same request for each product the sold-out listings it names are indexed as,
     without the words that named them."""
     named = request.without("price", "attributes")
-    sold = listings.find(conn, replace(named.spec(cap=5), sold_out=True))
+    sold = _sold_listings(conn, named.spec(cap=5))
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
     return [*listed, *(wider for each in listed for wider in each.wider())]
@@ -492,4 +498,12 @@ def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:
     named = request.without("price", "attributes")
     if listings.find(conn, named.spec(cap=1)):
         return False
-    return bool(listings.find(conn, replace(named.spec(cap=1), sold_out=True)))
+    return bool(_sold_listings(conn, named.spec(cap=1)))
+
+
+def _sold_listings(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
+    """Sold-out listings a spec names: by their titles, else by another name their
+    descriptions give them (膨风茶: 东方美人茶, 又名膨风茶)."""
+    sold = replace(spec, sold_out=True)
+    return listings.find(conn, sold) or (listings.find(conn, replace(
+        sold, title_words=(), described_words=spec.title_words)) if spec.title_words else [])

@@ -920,3 +920,19 @@ def test_a_word_no_title_shows_is_the_title_word_written_or_said_alike(tmp_path:
         "羊拼", "挂而", "大未", "鱼高", "唐归", "天气"])}
     assert found == {"羊拼": ["L-1"], "挂而": ["N-1"], "大未": ["R-1"], "鱼高": ["F-1"],
                      "唐归": ["D-1"], "天气": []}
+
+
+def test_a_sold_out_listing_named_by_its_descriptions_other_name(tmp_path: Path) -> None:
+    """膨风茶 is 东方美人茶's other name, given only in its description: that listing sold
+    out, the same kind (乌龙) is offered; with it in stock, it is what is found."""
+    beauty = {**_listing("B-1", "北埔 东方美人茶 白毫乌龙 75g", 0, "台湾省 新竹县 北埔乡", "北埔茶行"),
+              "category": "茶;乌龙", "description": "蜜香果香，又名膨风茶。"}
+    oolong = {**_listing("O-1", "阿里山 高山乌龙 150g 清香型", 9, "台湾省 嘉义县 阿里山乡", "阿里山茶园"),
+              "category": "茶;乌龙"}
+    green = {**_listing("G-1", "安吉 白茶 100g 明前", 9, "浙江省 湖州市 安吉县", "安吉茶园"),
+             "category": "茶;绿茶"}
+    found = _evaluated(tmp_path, "sold_alias", [beauty, oolong, green], ["膨风茶有吗"])
+    assert found[0].skus == ["O-1"]
+    found = _evaluated(tmp_path, "alias_in_stock", [{**beauty, "stock": 5}, oolong, green],
+                       ["膨风茶有吗"])
+    assert found[0].skus[:1] == ["B-1"]
