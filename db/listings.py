@@ -345,6 +345,14 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
             for row in rows if row["id"] not in excluded]
 
 
+def indexed_goods(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> list[str]:
+    """The goods words listings are indexed under (their goods column), in order, once."""
+    marks = ",".join("?" for _ in listing_ids)
+    rows = conn.execute(f"SELECT category FROM listings_fts WHERE rowid IN ({marks})",
+                        tuple(listing_ids)) if listing_ids else []
+    return list(dict.fromkeys(term for row in rows for term in row[0].split()))
+
+
 def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],
                      limit: int = 50) -> list[str]:
     """Words the titles are indexed under that match a LIKE pattern (挂_, _面), from the FTS

@@ -409,7 +409,18 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     sold = _sold_listings(conn, named.spec(cap=5))
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
-    return [*listed, *(wider for each in listed for wider in each.wider())]
+    # What the sold-out goods are prepared as (冷吃兔 is 熟食): other goods made so, once
+    # nothing of the same product is left.
+    made = [replace(same, product=None, category=c, words=(), qualifiers=())
+            for c in listings.indexed_goods(conn, [c.id for c in sold]) if c in _made_as()]
+    return [*listed, *(wider for each in listed for wider in each.wider()), *made]
+
+
+def _made_as() -> frozenset[str]:
+    """Virtual categories naming how goods are made ready to eat (熟食), not an occasion:
+    those categories.json lists as prepared."""
+    lex = lexicon()
+    return frozenset(c for c in lex.virtual if c in lex.prepared)
 
 
 def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,

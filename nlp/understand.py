@@ -445,9 +445,33 @@ def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: s
                 found.unknown.remove(word)
                 found.unknown.remove(after)
                 return
+        start = _single_characters_before(words, position, lex)
+        name = "".join(words[start:position + 1])
+        if start < position and name in text:
+            joined = [*words[:start], name, *words[position + 1:]]
+            if _read_by_head(joined, start, found, lex):
+                found.unknown[:] = [w for w in found.unknown if w not in words[start:position + 1]]
+                return
         if _read_by_head(words, position, found, lex):
             found.unknown.remove(word)
             return
+
+
+def _single_characters_before(words: list[str], position: int, lex: Lexicon) -> int:
+    """冷 / 吃 / 兔: where jieba knows no word, it leaves single characters, cues among them;
+    the run of them ending in a one-character head (兔, an animal) is one name (冷吃兔), from
+    its first character that is no stopword, goods or place."""
+    if len(words[position]) != 1 or not (words[position] in lex.meat or words[position] in lex.heads):
+        return position
+    stop = _ignored_words()
+    start = position
+    while start > 0 and len(words[start - 1]) == 1 and _is_hanzi(words[start - 1]) \
+            and words[start - 1] not in ("的", "和", "或"):
+        start -= 1
+    while start < position and (words[start] in stop or words[start] in lex.products
+                                or words[start] in lex.regions):
+        start += 1
+    return start if position - start >= 2 else position
 
 
 def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) -> bool:

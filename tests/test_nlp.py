@@ -801,3 +801,16 @@ def test_a_purpose_clause_before_the_goods_is_no_constraint(text: str, goods: tu
 
 def test_a_clause_without_a_verb_of_use_still_qualifies() -> None:
     assert understand("白心火龙果").qualifiers == ("白心",)
+
+
+@pytest.mark.parametrize("text, product, qualifier", [
+    ("冷吃兔", "兔肉", "冷吃兔"), ("自贡冷吃兔还有吗", "兔肉", "冷吃兔"),
+])
+def test_single_characters_jieba_left_before_a_head_are_one_name(text: str, product: str,
+                                                                qualifier: str) -> None:
+    result = understand(text)
+    assert (result.slots.get("product"), result.qualifiers) == (product, (qualifier,))
+
+
+def test_a_buyer_before_a_head_is_no_name() -> None:
+    assert understand("我想吃兔").qualifiers == ()

@@ -936,3 +936,19 @@ def test_a_sold_out_listing_named_by_its_descriptions_other_name(tmp_path: Path)
     found = _evaluated(tmp_path, "alias_in_stock", [{**beauty, "stock": 5}, oolong, green],
                        ["膨风茶有吗"])
     assert found[0].skus[:1] == ["B-1"]
+
+
+def test_a_sold_out_dish_offers_other_goods_made_so(tmp_path: Path) -> None:
+    """冷吃兔 (jieba: 冷 / 吃 / 兔) is one name, a 兔肉; its only listing sold out and no
+    other rabbit in stock, other 熟食 are offered, never raw meat."""
+    rows = [
+        {**_listing("R-1", "自贡 冷吃兔 500g 麻辣 罐装", 0, "四川省 自贡市 自流井区", "自贡兔食"),
+         "category": "熟食;卤味"},
+        {**_listing("D-1", "温州 酱鸭舌 250g 卤味零食", 9, "浙江省 温州市 鹿城区", "温州卤味"),
+         "category": "熟食;卤味"},
+        {**_listing("M-1", "同心 滩羊 羊排 3斤 冷鲜", 9, "宁夏回族自治区 吴忠市 同心县", "同心羊倌"),
+         "category": "肉类;羊肉"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "made_so", rows, [
+        "冷吃兔", "自贡冷吃兔还有吗"])}
+    assert found == {"冷吃兔": ["D-1"], "自贡冷吃兔还有吗": ["D-1"]}
