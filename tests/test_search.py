@@ -387,28 +387,31 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
 LATER_SETS = [
     ("third", 40, 80, 0, 0.99, 0.943, 0.99),
     ("fourth", 60, 150, 40, 0.99, 0.914, 0.99),
-    ("fifth", 60, 150, 40, 0.98, 0.940, 0.99),
+    # Round 13: hit@3 1.000 (a word no title shows read as the title word written alike).
+    ("fifth", 60, 150, 40, 0.99, 0.940, 0.99),
     ("sixth", 50, 120, 30, 0.98, 0.952, 0.99),
     # Round 9 (crop varieties: 醉金香, 青薯9号; 莴苣, 水鱼): 0.953 and 0.992.
     ("seventh", 50, 120, 30, 0.945, 0.893, 0.99),
     ("eighth", 50, 120, 30, 0.985, 0.881, 0.99),
-    # Round 9: hit@3 0.982, correct-none 1.000 (西瓜霜 is a thing we do not sell).
-    ("ninth", 60, 150, 40, 0.975, 0.888, 0.99),
+    # Round 9: hit@3 0.982, correct-none 1.000 (西瓜霜 is a thing we do not sell); round 13:
+    # 0.994 and 1.000.
+    ("ninth", 60, 150, 40, 0.99, 0.888, 0.99),
     # First run (index version 15): hit@3 0.924, correct-none 0.966 (石榴裙, 核桃木砧板);
     # after round 9: 1.000 and 1.000.
     ("tenth", 60, 150, 40, 0.99, 0.924, 0.99),
     # First run (index version 16, after round 9): hit@3 0.899, correct-none 0.934;
-    # after round 10: 0.971 and 1.000.
-    ("eleventh", 60, 250, 55, 0.97, 0.899, 0.99),
+    # after round 10: 0.971 and 1.000; after round 13: 0.987 and 1.000.
+    ("eleventh", 60, 250, 55, 0.98, 0.899, 0.99),
     # First run (index version 17, after round 10): hit@3 0.928, correct-none 0.968;
-    # after round 11: 0.983 and 1.000.
-    ("twelfth", 60, 250, 55, 0.98, 0.928, 0.99),
+    # after round 11: 0.983 and 1.000; after round 13: 0.991 and 1.000.
+    ("twelfth", 60, 250, 55, 0.99, 0.928, 0.99),
     # First run (index version 18, after round 11): hit@3 0.805, correct-none 0.983, one
     # violation (南澳岛 read as no place), fixed at once: an island is its county's;
-    # after round 12: 0.887 and 0.983.
-    ("thirteenth", 60, 250, 55, 0.88, 0.805, 0.98),
-    # First run (index version 19, after round 12): hit@3 0.905, correct-none 0.902.
-    ("fourteenth", 60, 250, 55, 0.90, 0.905, 0.90),
+    # after round 12: 0.887 and 0.983; after round 13: 0.905 and 1.000.
+    ("thirteenth", 60, 250, 55, 0.90, 0.805, 0.99),
+    # First run (index version 19, after round 12): hit@3 0.905, correct-none 0.902;
+    # after round 13: 0.968 and 0.984.
+    ("fourteenth", 60, 250, 55, 0.96, 0.905, 0.98),
 ]
 
 
