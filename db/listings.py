@@ -355,16 +355,21 @@ def indexed_goods(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> list[
 
 def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],
                      limit: int = 50) -> list[str]:
-    """Words the titles are indexed under that match a LIKE pattern (挂_, _面), from the FTS
-    vocabulary: a buyer's word no title shows may be one of them mistyped. The vocabulary
-    table is the connection's own (temp), over the one index, so nothing is stored."""
-    if not patterns:
+    """Words the titles are indexed under that match a LIKE pattern beginning with one
+    character as written (挂_ , 大_), from the FTS vocabulary: a buyer's word no title
+    shows may be one of them mistyped. Only the terms that begin so are read (a range on
+    the vocabulary, never a scan of it). The vocabulary table is the connection's own
+    (temp), over the one index, so nothing is stored."""
+    firsts = {p[0] for p in patterns if p and p[0] not in "_%"}
+    if len(firsts) != 1 or len(firsts) != len({p[:1] for p in patterns}):
         return []
+    first = firsts.pop()
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.listings_vocab"
                  " USING fts5vocab(main, listings_fts, 'col')")
     likes = " OR ".join("term LIKE ?" for _ in patterns)
     rows = conn.execute(f"SELECT DISTINCT term FROM temp.listings_vocab WHERE col = 'title'"
-                        f" AND ({likes}) LIMIT ?", (*patterns, limit))
+                        f" AND term >= ? AND term < ? AND ({likes}) LIMIT ?",
+                        (first, chr(ord(first) + 1), *patterns, limit))
     return [row[0] for row in rows]
 
 

@@ -450,12 +450,14 @@ def _is_nonfood(word: str) -> bool:
 def _title_word_meant(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
                       cap: int) -> Retrieved | None:
     """羊拼, 挂而, 线免: a word said alone that no title shows and the lexicons lack, one
-    character from a word titles do show that names goods, written or said alike, is that
-    word mistyped (羊排, 挂面, 线面), when it is the one clear best; then read as that word."""
+    character after its first from a word titles do show that names goods, written or
+    said alike, is that word mistyped (羊排, 挂面, 线面), when it is the one clear best;
+    then read as that word."""
     word = request.written or ""
     if request.words != (word,) or not 2 <= len(word) <= 4 or _is_nonfood(word):
         return None  # a thing we do not sell is no typo (茶杯 is no 一杯)
-    patterns = [word[:n] + "_" + word[n + 1:] for n in range(len(word))]
+    # The first character as written: the vocabulary is read by it, never scanned whole.
+    patterns = [word[:n] + "_" + word[n + 1:] for n in range(1, len(word))]
     readings = {w: understand(w) for w in listings.title_words_like(conn, patterns)}
     # Goods the lexicons know first (大米 before 大果), then a noun they lack (鱼糕).
     known = [w for w, r in readings.items() if {"product", "category"} & r.slots.keys()]
