@@ -38,7 +38,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 19  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 20  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -208,6 +208,8 @@ class SearchSpec:
     title_words: tuple[tuple[str, ...], ...] = ()  # each: one of its wordings in the title
                                                # (白心 in 白心火龙果; 腱子 as 牛腱)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
+    described_words: tuple[tuple[str, ...], ...] = ()  # as title_words, in the title or the
+                                               # description (又名膨风茶: a listing's other name)
     title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
     attributes: tuple[tuple[str, ...], ...] = ()  # each: any of its wordings
@@ -281,6 +283,8 @@ def match_expression(spec: SearchSpec) -> str:
         clauses.append(fts_query(spec.words))
     clauses.extend("title : (" + " OR ".join(_word(w) for w in wordings) + ")"
                    for wordings in spec.title_words if wordings)
+    clauses.extend("{title description} : (" + " OR ".join(_word(w) for w in wordings) + ")"
+                   for wordings in spec.described_words if wordings)
     if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
         clauses.append("{title tags description} : " + _any(spec.attributes[0]))
     if spec.origin:  # selective: the index intersects it with the goods
@@ -339,6 +343,34 @@ def find(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
     excluded = set(spec.exclude)
     return [Candidate(**{**dict(row), "assisted": bool(row["assisted"])})
             for row in rows if row["id"] not in excluded]
+
+
+def indexed_goods(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> list[str]:
+    """The goods words listings are indexed under (their goods column), in order, once."""
+    marks = ",".join("?" for _ in listing_ids)
+    rows = conn.execute(f"SELECT category FROM listings_fts WHERE rowid IN ({marks})",
+                        tuple(listing_ids)) if listing_ids else []
+    return list(dict.fromkeys(term for row in rows for term in row[0].split()))
+
+
+def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],
+                     limit: int = 50) -> list[str]:
+    """Words the titles are indexed under that match a LIKE pattern beginning with one
+    character as written (挂_ , 大_), from the FTS vocabulary: a buyer's word no title
+    shows may be one of them mistyped. Only the terms that begin so are read (a range on
+    the vocabulary, never a scan of it). The vocabulary table is the connection's own
+    (temp), over the one index, so nothing is stored."""
+    firsts = {p[0] for p in patterns if p and p[0] not in "_%"}
+    if len(firsts) != 1 or len(firsts) != len({p[:1] for p in patterns}):
+        return []
+    first = firsts.pop()
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.listings_vocab"
+                 " USING fts5vocab(main, listings_fts, 'col')")
+    likes = " OR ".join("term LIKE ?" for _ in patterns)
+    rows = conn.execute(f"SELECT DISTINCT term FROM temp.listings_vocab WHERE col = 'title'"
+                        f" AND term >= ? AND term < ? AND ({likes}) LIMIT ?",
+                        (first, chr(ord(first) + 1), *patterns, limit))
+    return [row[0] for row in rows]
 
 
 def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | None = None,

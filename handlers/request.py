@@ -15,11 +15,14 @@ from typing import Any
 
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
-from nlp import Understanding
+from nlp import Understanding, understand
 from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
                        origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       said_alike_in, short_place, sound_twins, specialty_origin)
+                       said_alike_in, short_place, sound_twins, specialty_origin,
+                       written_alike_in)
+from nlp.lexicon import lexicon
+from nlp.shapes import meant_among
 
 # How goods are packed, not what they are: the same goods unboxed are still what was asked.
 PACKING_ATTRIBUTES = frozenset({"礼盒"})
@@ -241,9 +244,18 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     heard = _qualifier_heard_in_titles(conn, request, exclude, cap)
     if heard is not None:
         return heard
+    if request.qualifiers:  # 膨风茶 where a description says 又名膨风茶: that listing's name
+        spec = request.spec(exclude, cap)
+        described = listings.find(conn, replace(spec, title_words=(),
+                                                described_words=spec.title_words))
+        if described:
+            return Retrieved(described, request)
     twin = _sound_twin(conn, request, exclude, cap)
     if twin is not None:
         return twin
+    meant = _title_word_meant(conn, request, exclude, cap)
+    if meant is not None:
+        return meant
     boxed = _attributes_sold_out(conn, request, exclude, cap)
     if boxed is not None:
         return boxed
@@ -394,10 +406,21 @@ def _listed_as(conn: sqlite3.Connection, request: Request, same: Request) -> lis
     """The same request for each product the sold-out listings it names are indexed as,
     without the words that named them."""
     named = request.without("price", "attributes")
-    sold = listings.find(conn, replace(named.spec(cap=5), sold_out=True))
+    sold = _sold_listings(conn, named.spec(cap=5))
     products = [p for p in dict.fromkeys(c.product for c in sold) if p and p != same.product]
     listed = [replace(same, product=p, category=None, words=()) for p in products]
-    return [*listed, *(wider for each in listed for wider in each.wider())]
+    # What the sold-out goods are prepared as (冷吃兔 is 熟食): other goods made so, once
+    # nothing of the same product is left.
+    made = [replace(same, product=None, category=c, words=(), qualifiers=())
+            for c in listings.indexed_goods(conn, [c.id for c in sold]) if c in _made_as()]
+    return [*listed, *(wider for each in listed for wider in each.wider()), *made]
+
+
+def _made_as() -> frozenset[str]:
+    """Virtual categories naming how goods are made ready to eat (熟食), not an occasion:
+    those categories.json lists as prepared."""
+    lex = lexicon()
+    return frozenset(c for c in lex.virtual if c in lex.prepared)
 
 
 def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,
@@ -410,13 +433,43 @@ def _qualifier_heard_in_titles(conn: sqlite3.Connection, request: Request,
         if not loose.has_goods:
             continue
         for candidate in listings.find(conn, loose.spec(exclude, cap)):
-            heard = said_alike_in(qualifier, candidate.title)
+            heard = said_alike_in(qualifier, candidate.title) or written_alike_in(
+                qualifier, candidate.title)
             if heard:
                 meant = replace(request, qualifiers=(*rest, heard))
                 found = listings.find(conn, meant.spec(exclude, cap))
                 if found:
                     return Retrieved(found, meant)
     return None
+
+
+def _is_nonfood(word: str) -> bool:
+    return word in lexicon().nonfood
+
+
+def _title_word_meant(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                      cap: int) -> Retrieved | None:
+    """羊拼, 挂而, 线免: a word said alone that no title shows and the lexicons lack, one
+    character after its first from a word titles do show that names goods, written or
+    said alike, is that word mistyped (羊排, 挂面, 线面), when it is the one clear best;
+    then read as that word."""
+    word = request.written or ""
+    if request.words != (word,) or not 2 <= len(word) <= 4 or _is_nonfood(word):
+        return None  # a thing we do not sell is no typo (茶杯 is no 一杯)
+    # The first character as written: the vocabulary is read by it, never scanned whole.
+    patterns = [word[:n] + "_" + word[n + 1:] for n in range(1, len(word))]
+    readings = {w: understand(w) for w in listings.title_words_like(conn, patterns)}
+    # Goods the lexicons know first (大米 before 大果), then a noun they lack (鱼糕).
+    known = [w for w, r in readings.items() if {"product", "category"} & r.slots.keys()]
+    meant = meant_among(word, known) or meant_among(
+        word, [w for w, r in readings.items() if "noun" in r.flags])
+    if meant is None:
+        return None
+    # A noun titles show is found as written (Request.noun's literal lookup, done).
+    read = (Request(words=(meant,)) if meant not in known
+            else Request.from_understanding(readings[meant]))
+    found = listings.find(conn, read.spec(exclude, cap)) if read.browsable else []
+    return Retrieved(found, read) if found else None
 
 
 def _sound_twin(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
@@ -458,4 +511,12 @@ def _sold_out(conn: sqlite3.Connection, request: Request) -> bool:
     named = request.without("price", "attributes")
     if listings.find(conn, named.spec(cap=1)):
         return False
-    return bool(listings.find(conn, replace(named.spec(cap=1), sold_out=True)))
+    return bool(_sold_listings(conn, named.spec(cap=1)))
+
+
+def _sold_listings(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate]:
+    """Sold-out listings a spec names: by their titles, else by another name their
+    descriptions give them (膨风茶: 东方美人茶, 又名膨风茶)."""
+    sold = replace(spec, sold_out=True)
+    return listings.find(conn, sold) or (listings.find(conn, replace(
+        sold, title_words=(), described_words=spec.title_words)) if spec.title_words else [])

@@ -67,6 +67,8 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
             # and what that meat is a kind of on the tree: 牦牛 is 牦牛肉, so 牛肉 too
             return _RunGoods(None, tokens[-1], [animal, *generics_of(animal)],
                              lex.category_of.get(animal))
+    if found is not None:
+        found = _variety_before(body[:-len(found)], found) or found
     elided = False
     if found is None:
         found = _elided(body, ends, imported)
@@ -87,6 +89,21 @@ def _run_goods(run: str, imported: list[str]) -> _RunGoods | None:
         return None
     return _RunGoods(product, found, _kinds(product, found, imported), lex.category_of.get(product),
                      elided)
+
+
+def _variety_before(modifier: str, head: str) -> str | None:
+    """红富士苹果, 紫皮大蒜: a variety named before its generic is that variety, written
+    whole (红富士 + 苹果) or sharing the generic's last character (紫皮 + 蒜 is 紫皮蒜, a
+    kind of 大蒜), so that a buyer naming the variety finds the title."""
+    lex = lexicon()
+    generic = lex.products[head]
+    for start in range(max(0, len(modifier) - _LONGEST), len(modifier) - 1):
+        stem = modifier[start:]
+        for name in (stem, *(stem + head[k:] for k in range(1, len(head)))):
+            if name in lex.products and lex.products[name] != generic and (
+                    generic in generics_of(name)):
+                return name
+    return None
 
 
 # jieba's corpus must know a word with its head this often, and more often than without it.
@@ -756,6 +773,20 @@ def said_alike_in(word: str, title: str) -> str | None:
             if window != word and pinyin_of(window) == sound:
                 return window
     return None
+
+
+def written_alike_in(word: str, title: str) -> str | None:
+    """The word of a title a buyer's word was meant as, one character written or said
+    alike apart and the one clear best (唐归 in 岷县 当归: 唐 for 当), or None. A word read
+    as a kind of the goods may be a name of its own (啤酒 among 酒): only a likeness of two
+    or more makes it a typo (黄酒 is no 啤酒)."""
+    from nlp.shapes import meant_among
+
+    if len(word) < 2 or not _CJK_RUN.fullmatch(word):
+        return None
+    windows = [run[start:start + len(word)] for run in _CJK_RUN.findall(title)
+               for start in range(len(run) - len(word) + 1)]
+    return meant_among(word, windows, least=2)
 
 
 def dried_forms(product: str) -> list[str]:

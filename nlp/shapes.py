@@ -95,6 +95,11 @@ def closeness(a: str, b: str) -> int:
     return sum(x == y for x, y in zip(corners.get(a, "")[:_CORNERS], corners.get(b, "")[:_CORNERS]))
 
 
+def has_component(char: str, part: str) -> bool:
+    """Whether a character is built with the part (鲩 with 鱼)."""
+    return part in _components(char)
+
+
 def _components(char: str) -> set[str]:
     parts, _, _ = _data()
     return {c for split in parts.get(char, []) for c in split}
@@ -162,3 +167,69 @@ def _strokes(char: str, depth: int = 0) -> tuple[str, ...]:
         return (char,)
     return tuple(leaf for part in splits[0]
                  for leaf in ((part,) if part == char else _strokes(part, depth + 1)))
+
+
+# Initials told apart only by a breath (d/t, b/p ...): a buyer typing by ear may swap them.
+_ASPIRATED = {"d": "t", "t": "d", "b": "p", "p": "b", "g": "k", "k": "g",
+              "z": "c", "c": "z", "zh": "ch", "ch": "zh", "j": "q", "q": "j"}
+# Single strokes are in most characters: sharing them alone says little.
+_STROKES = frozenset("一丨丶丿乛亅乙")
+# How alike a swapped character must be, at least, to be taken for a typo (one clear
+# best among the candidates decides).
+TYPO_LIKENESS = 1
+
+
+def likeness(a: str, b: str) -> int:
+    """How likely one character was written for the other, 0 (not at all) to 3: the same
+    sound (免 for 面), or looking alike (alike); less, a component other than a stroke
+    shared, stroke sequences alike, three of four corners shared, or the sound but for the
+    initial's breath (唐 for 当)."""
+    if a == b:
+        return 3
+    if a in _STROKES or b in _STROKES:
+        return 0  # 一 is in most characters: 一杯 is no typo of 茶杯
+    if lexicon_sounds(a) & lexicon_sounds(b) or alike(a, b):
+        return 3
+    shared = _components(a) & _components(b)
+    score = (bool(shared - _STROKES) + (resemblance(a, b) >= 0.5)
+             + (closeness(a, b) >= _CORNERS - 1 or len(shared) >= 3))
+    return min(score + _breath_apart(a, b), 2)
+
+
+def _breath_apart(a: str, b: str) -> int:
+    from nlp.lexicon import char_sounds
+
+    for x in char_sounds(a):
+        for y in char_sounds(b):
+            initial = x[:2] if x[:2] in _ASPIRATED else x[:1]
+            if _ASPIRATED.get(initial) and _ASPIRATED[initial] + x[len(initial):] == y:
+                return 2
+    return 0
+
+
+def lexicon_sounds(char: str) -> frozenset[str]:
+    from nlp.lexicon import char_sounds
+
+    return char_sounds(char)
+
+
+def meant_among(word: str, words: list[str], least: int = TYPO_LIKENESS) -> str | None:
+    """The word a buyer's unknown word was meant as, among these (the titles' own words):
+    one of its length differing in one character written alike or said alike (羊拼 → 羊排,
+    挂而 → 挂面, 线免 → 线面, 羊蝎了 → 羊蝎子), when it is the one clear best."""
+    scored: dict[str, int] = {}
+    for other in set(words):
+        if len(other) != len(word) or other == word:
+            continue
+        differing = [(a, b) for a, b in zip(word, other) if a != b]
+        if len(differing) == 1:
+            score = max(likeness(*differing[0]), *(likeness(differing[0][0], form)
+                                                   for form in written(differing[0][1])))
+            if score >= least:
+                scored[other] = score
+    if not scored:
+        return None
+    ranked = sorted(scored.items(), key=lambda pair: -pair[1])
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None  # two as likely: no one clear meaning
+    return ranked[0][0]

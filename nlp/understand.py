@@ -132,6 +132,65 @@ def _scan(words: list[str], lex: Lexicon, stop: frozenset[str], text: str = "") 
     return found
 
 
+def _nonfood_head(words: list[str], found: _Found, lex: Lexicon) -> None:
+    """Head-final across 的 and unknown modifiers: when the last content word is a thing we
+    do not sell, a goods word before it is its pattern, colour, country or use (石榴花图案的
+    围巾, 蜂蜜色染发剂, 葡萄牙球衣, 樱桃键盘, 鸡蛋托盘), never the thing asked for."""
+    if found.nonfood or not (found.product or found.category):
+        return
+    stop = _ignored_words()
+    content = [n for n, word in enumerate(words)
+               if word not in stop and not word.isdigit() and _CJK_RUN.fullmatch(word)]
+    if len(content) < 2 or not _names_nonfood(words[content[-1]], lex):
+        return
+    start = next((n for n in content if _holds_goods(words[n], found, lex)), content[-1])
+    if start == content[-1]:
+        return
+    found.nonfood = "".join(words[start:content[-1] + 1])
+    found.product = found.surface = found.category = None
+    found.qualifiers.clear()
+
+
+def _purpose_apart(words: list[str], found: _Found) -> None:
+    """做白切鸡的鸡, 做酸菜白肉用的肉, 熬粥的小米: a clause opened by a verb of use, before the
+    的 that the goods follow, says what they are for: context that may rank, never words
+    their titles must show (白心的火龙果 has no verb: 白心 stays)."""
+    goods = {found.surface, found.category_word} - {None, ""}
+    marks = [n for n, word in enumerate(words) if word == "的"
+             and any(w in goods for w in words[n + 1:])]
+    if not marks:
+        return
+    clause = words[:marks[-1]]
+    verbs = _cues("purpose")
+    if not any(word.startswith(verb) for word in clause for verb in verbs):
+        return
+    said = "".join(clause)
+    found.qualifiers[:] = [q for q in found.qualifiers if q not in said]
+    found.unknown[:] = [w for w in found.unknown if w not in clause]
+
+
+_AMOUNT_CHARS = frozenset("一二两三四五六七八九十几半整每满")
+
+
+def _names_nonfood(word: str, lex: Lexicon) -> bool:
+    """A thing we do not sell: listed, or a word the lexicon lacks headed by such a thing's
+    head character (托盘 by 盘, 球衣 by 衣); no goods, category, attribute or cut."""
+    if word in lex.nonfood:
+        return True
+    if (len(word) < 2 or word in lex.products or word in lex.categories
+            or word in lex.attributes or word in lex.cuts):
+        return False
+    # 整箱, 一盘: a pack or an amount of the goods, no thing of its own.
+    return (word[-1] in lex.nonfood_heads and word[0] not in _AMOUNT_CHARS
+            and not _ends_in_goods(word, lex, shortest=1))
+
+
+def _holds_goods(word: str, found: _Found, lex: Lexicon) -> bool:
+    """The word is, or holds, the goods the reading found (石榴 in 石榴花, 咖啡 in 咖啡色)."""
+    names = {found.surface, found.category_word, found.product} - {None, ""}
+    return any(name in word or word in name for name in names) or word in lex.products
+
+
 def _occasion_yields(word: str, found: _Found, lex: Lexicon) -> bool:
     """过年送长辈的酒, 办公室零食: an occasion said first (a virtual category, 年货 / 月子) is
     context; a goods category named after it decides what is asked for."""
@@ -167,10 +226,10 @@ def _cues_apart(words: list[str]) -> list[str]:
 
 
 def _has_glued_after(word: str) -> bool:
-    """李广杏有吗: jieba writes 有 after a one-character goods word (杏有); a word it does not
-    know, and none of ours, is the goods and the cue."""
+    """李广杏有吗, 泡泡青有吗: jieba writes 有 after the last character of goods (杏有, 青有);
+    a word it does not know, and none of ours, is the goods' end and the cue."""
     lex = lexicons.lexicon()
-    return (len(word) == 2 and word[1] == "有" and word[0] in lex.products
+    return (len(word) == 2 and word[1] == "有" and _is_hanzi(word[0])
             and not segment.frequency(word)
             and not any(word in table for table in (lex.products, lex.categories,
                                                     lex.attributes, lex.regions)))
@@ -386,9 +445,33 @@ def _read_unknown_by_head(words: list[str], found: _Found, lex: Lexicon, text: s
                 found.unknown.remove(word)
                 found.unknown.remove(after)
                 return
+        start = _single_characters_before(words, position, lex)
+        name = "".join(words[start:position + 1])
+        if start < position and name in text:
+            joined = [*words[:start], name, *words[position + 1:]]
+            if _read_by_head(joined, start, found, lex):
+                found.unknown[:] = [w for w in found.unknown if w not in words[start:position + 1]]
+                return
         if _read_by_head(words, position, found, lex):
             found.unknown.remove(word)
             return
+
+
+def _single_characters_before(words: list[str], position: int, lex: Lexicon) -> int:
+    """冷 / 吃 / 兔: where jieba knows no word, it leaves single characters, cues among them;
+    the run of them ending in a one-character head (兔, an animal) is one name (冷吃兔), from
+    its first character that is no stopword, goods or place."""
+    if len(words[position]) != 1 or not (words[position] in lex.meat or words[position] in lex.heads):
+        return position
+    stop = _ignored_words()
+    start = position
+    while start > 0 and len(words[start - 1]) == 1 and _is_hanzi(words[start - 1]) \
+            and words[start - 1] not in ("的", "和", "或"):
+        start -= 1
+    while start < position and (words[start] in stop or words[start] in lex.products
+                                or words[start] in lex.regions):
+        start += 1
+    return start if position - start >= 2 else position
 
 
 def _read_by_head(words: list[str], position: int, found: _Found, lex: Lexicon) -> bool:
@@ -612,6 +695,19 @@ def _correct_after_product(found: _Found, lex: Lexicon, text: str) -> None:
                 probe.product, probe.surface, probe.corrected)
             found.unknown.remove(after)
             return
+
+
+def _written_whole(window: str, unknown: list[str], text: str) -> str:
+    """净皮甜 read as 陈皮 + 甜: the word as the buyer wrote it is the window with the unknown
+    words written onto it, so that titles showing the whole word (临潼 石榴 净皮甜) are what
+    was meant, no typo."""
+    whole = window
+    for word in (w for w in unknown if _CJK_RUN.fullmatch(w) or _is_hanzi(w)):
+        if whole + word in text:
+            whole += word
+        elif word + whole in text:
+            whole = word + whole
+    return whole
 
 
 def _corrected(found: _Found, canonical: str, window: str) -> None:
@@ -842,6 +938,8 @@ def _decide(norm: str, found: _Found, nums: numbers.Numbers, index: int | None,
 
 
 _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
+# 有泡泡青吗, 泡泡青有没有: asking whether it is sold says no more than the word alone.
+_ASKING = re.compile(r"^(有没有|有|还有)|(有没有|还有|有)$")
 
 
 def _names_goods_alone(found: _Found, norm: str) -> bool:
@@ -858,7 +956,7 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
     if any(word[i:j] in lex.products or word[i:j] in lex.categories
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
-    said = _PARTICLES.sub("", norm.replace("的", ""))
+    said = _ASKING.sub("", _PARTICLES.sub("", norm.replace("的", "")))
     return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
@@ -944,7 +1042,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
             _homophone_region(words, found, lex)
     if not found.product and not found.category and not found.nonfood:
         _read_unknown_by_head(words, found, lex, nums.rest)
+    if found.corrected:
+        found.corrected = _written_whole(found.corrected, found.unknown, nums.rest)
     _bind_attribute_characters(words, found, lex, nums.rest)
+    _nonfood_head(words, found, lex)
+    _purpose_apart(words, found)
     if found.gift and not (found.product or found.attributes or found.nonfood) and (
             found.category is None or found.category in lex.virtual):
         # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
@@ -978,7 +1080,7 @@ def _ignored_words() -> frozenset[str]:
     """Stopwords and intent cues are never product words."""
     table = lexicons.table("intents.json")
     cues = frozenset(cue for name, cues in table.items() if isinstance(cues, list)
-                     and name != "standalone" for cue in cues)
+                     and name not in ("standalone", "purpose") for cue in cues)
     return lexicons.words("stopwords.txt") | cues
 
 

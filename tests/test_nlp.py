@@ -289,6 +289,23 @@ def test_lamps_and_goods_written_onto_a_thing_we_do_not_sell(text: str, thing: s
     assert understand(text).slots == {"nonfood": thing}
 
 
+@pytest.mark.parametrize("text, thing", [
+    ("蜂蜜色染发剂", "蜂蜜色染发剂"), ("咖啡色的裤子", "咖啡色的裤子"), ("樱桃键盘", "樱桃键盘"),
+    ("石榴花图案的围巾", "石榴花图案的围巾"), ("葡萄牙球衣", "葡萄牙球衣"), ("西瓜图案的睡衣", "西瓜图案的睡衣"),
+    ("有没有草莓印花的抱枕", "草莓印花的抱枕"), ("鸡蛋托盘", "鸡蛋托盘"), ("芒果黄的手机壳", "芒果黄的手机壳"),
+])
+def test_a_goods_word_modifying_the_last_noun_names_a_thing(text: str, thing: str) -> None:
+    """Head-final across 的 and unknown modifiers (a colour, a pattern, a country)."""
+    assert understand(text).slots == {"nonfood": thing}
+
+
+@pytest.mark.parametrize("text, product", [
+    ("苹果整箱", "苹果"), ("鸡蛋一盘", "鸡蛋"), ("葡萄整件", "葡萄"),
+])
+def test_a_pack_or_amount_after_goods_is_no_thing(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
 def test_a_thing_we_do_not_sell_is_no_typo() -> None:
     assert understand("香薰蜡烛").slots == {}  # 香薰 is no 香菇
     assert understand("灯笼椒").slots.get("product") == "彩椒"
@@ -731,3 +748,69 @@ def test_a_buy_cue_glued_after_one_character_goods_is_read_apart() -> None:
     before it is a qualifier of the goods."""
     result = understand("凯特杏有吗")
     assert result.slots == {"product": "杏子"} and result.qualifiers == ("凯特",)
+
+
+@pytest.mark.parametrize("title, category, variety, generic", [
+    ("吉县 红富士苹果 10斤装", "生鲜;水果", "红富士", "苹果"),
+    ("洛川 嘎啦苹果 5斤", "生鲜;水果", "嘎啦果", "苹果"),     # 嘎啦 + 果, the generic's end
+    ("民乐 紫皮大蒜 5斤", "生鲜;蔬菜", "紫皮蒜", "大蒜"),
+    ("金乡 独头大蒜 3斤", "生鲜;蔬菜", "独头蒜", "大蒜"),
+])
+def test_a_variety_named_before_its_generic_is_indexed_too(title: str, category: str,
+                                                           variety: str, generic: str) -> None:
+    from nlp.goods import goods_terms
+    assert goods_terms(title, category)[:2] == [variety, generic]
+
+
+@pytest.mark.parametrize("text, product", [
+    ("脆肉鲩", "草鱼"), ("鲩", "草鱼"), ("清蒸鲈", "鲈鱼"), ("鳜", "鳜鱼"), ("鳝", "黄鳝"),
+])
+def test_a_fish_named_by_its_one_character_is_that_fish(text: str, product: str) -> None:
+    """鲩 holds 鱼, its head, and 鲩鱼 is 草鱼: the character alone names the fish."""
+    assert understand(text).slots.get("product") == product
+
+
+def test_a_title_naming_a_fish_by_its_character_is_that_fish() -> None:
+    from nlp.goods import goods_terms
+    assert goods_terms("顺德 脆肉鲩 1条 约4斤 活鱼", "水产;鱼虾")[0] == "草鱼"
+    assert goods_terms("千岛湖 鳜 2条", "水产")[0] == "鳜鱼"
+
+
+def test_the_meant_word_is_the_one_clear_best_written_or_said_alike() -> None:
+    from nlp.shapes import likeness, meant_among
+    assert likeness("免", "面") == 3 and likeness("了", "子") == 3     # said alike, a component
+    assert likeness("唐", "当") == 2 and likeness("拼", "排") == 2     # breath apart, 扌 shared
+    assert likeness("气", "麻") == 0
+    assert meant_among("羊拼", ["羊排", "羊肉", "滩羊"]) == "羊排"
+    assert meant_among("线免", ["线面", "挂面"]) == "线面"
+    assert meant_among("大未", ["大米", "大枣"]) == "大米"            # 米 shares 木 and strokes
+    assert meant_among("大未", ["大米", "大果"]) is None               # 果 as like: no clear best
+    assert meant_among("天气", ["天麻"]) is None
+
+
+@pytest.mark.parametrize("text, goods", [
+    ("做白切鸡的鸡", ("product", "鸡")), ("做酸菜白肉用的肉", ("category", "肉类")),
+    ("熬粥的小米", ("product", "小米")), ("泡酒的枸杞", ("product", "枸杞")),
+    ("炖汤用的鸡", ("product", "鸡")),
+])
+def test_a_purpose_clause_before_the_goods_is_no_constraint(text: str, goods: tuple) -> None:
+    """The goods after 的 are asked for; the clause of use before it binds no title."""
+    result = understand(text)
+    assert result.slots.get(goods[0]) == goods[1] and result.qualifiers == ()
+
+
+def test_a_clause_without_a_verb_of_use_still_qualifies() -> None:
+    assert understand("白心火龙果").qualifiers == ("白心",)
+
+
+@pytest.mark.parametrize("text, product, qualifier", [
+    ("冷吃兔", "兔肉", "冷吃兔"), ("自贡冷吃兔还有吗", "兔肉", "冷吃兔"),
+])
+def test_single_characters_jieba_left_before_a_head_are_one_name(text: str, product: str,
+                                                                qualifier: str) -> None:
+    result = understand(text)
+    assert (result.slots.get("product"), result.qualifiers) == (product, (qualifier,))
+
+
+def test_a_buyer_before_a_head_is_no_name() -> None:
+    assert understand("我想吃兔").qualifiers == ()

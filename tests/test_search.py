@@ -387,28 +387,31 @@ def test_held_out_set_meets_the_targets(tmp_path: Path) -> None:
 LATER_SETS = [
     ("third", 40, 80, 0, 0.99, 0.943, 0.99),
     ("fourth", 60, 150, 40, 0.99, 0.914, 0.99),
-    ("fifth", 60, 150, 40, 0.98, 0.940, 0.99),
+    # Round 13: hit@3 1.000 (a word no title shows read as the title word written alike).
+    ("fifth", 60, 150, 40, 0.99, 0.940, 0.99),
     ("sixth", 50, 120, 30, 0.98, 0.952, 0.99),
     # Round 9 (crop varieties: 醉金香, 青薯9号; 莴苣, 水鱼): 0.953 and 0.992.
     ("seventh", 50, 120, 30, 0.945, 0.893, 0.99),
     ("eighth", 50, 120, 30, 0.985, 0.881, 0.99),
-    # Round 9: hit@3 0.982, correct-none 1.000 (西瓜霜 is a thing we do not sell).
-    ("ninth", 60, 150, 40, 0.975, 0.888, 0.99),
+    # Round 9: hit@3 0.982, correct-none 1.000 (西瓜霜 is a thing we do not sell); round 13:
+    # 0.994 and 1.000.
+    ("ninth", 60, 150, 40, 0.99, 0.888, 0.99),
     # First run (index version 15): hit@3 0.924, correct-none 0.966 (石榴裙, 核桃木砧板);
     # after round 9: 1.000 and 1.000.
     ("tenth", 60, 150, 40, 0.99, 0.924, 0.99),
     # First run (index version 16, after round 9): hit@3 0.899, correct-none 0.934;
-    # after round 10: 0.971 and 1.000.
-    ("eleventh", 60, 250, 55, 0.97, 0.899, 0.99),
+    # after round 10: 0.971 and 1.000; after round 13: 0.987 and 1.000.
+    ("eleventh", 60, 250, 55, 0.98, 0.899, 0.99),
     # First run (index version 17, after round 10): hit@3 0.928, correct-none 0.968;
-    # after round 11: 0.983 and 1.000.
-    ("twelfth", 60, 250, 55, 0.98, 0.928, 0.99),
+    # after round 11: 0.983 and 1.000; after round 13: 0.991 and 1.000.
+    ("twelfth", 60, 250, 55, 0.99, 0.928, 0.99),
     # First run (index version 18, after round 11): hit@3 0.805, correct-none 0.983, one
     # violation (南澳岛 read as no place), fixed at once: an island is its county's;
-    # after round 12: 0.887 and 0.983.
-    ("thirteenth", 60, 250, 55, 0.88, 0.805, 0.98),
-    # First run (index version 19, after round 12): hit@3 0.905, correct-none 0.902.
-    ("fourteenth", 60, 250, 55, 0.90, 0.905, 0.90),
+    # after round 12: 0.887 and 0.983; after round 13: 0.905 and 1.000.
+    ("thirteenth", 60, 250, 55, 0.90, 0.805, 0.99),
+    # First run (index version 19, after round 12): hit@3 0.905, correct-none 0.902;
+    # after round 13: 0.968 and 0.984.
+    ("fourteenth", 60, 250, 55, 0.96, 0.905, 0.98),
 ]
 
 
@@ -881,3 +884,74 @@ def test_a_word_titles_lack_but_show_said_alike_is_that_word(tmp_path: Path) -> 
              "category": "干货·菌菇"}]
     results = {r.text: r.skus for r in _evaluated(tmp_path, "heard", rows, ["原蘑", "榛蘑"])}
     assert results == {"原蘑": ["Y-1"], "榛蘑": []}
+
+
+def test_a_variety_the_lexicon_lacks_is_found_as_its_titles_write_it(tmp_path: Path) -> None:
+    """净皮甜 is near 陈皮 and 泡泡青 ends in 青 with 有 glued on: the word as written is what
+    the titles show, no typo and no cue."""
+    rows = [
+        {**_listing("S-1", "临潼 石榴 净皮甜 5斤 大果", 36, "陕西省 西安市 临潼区", "骊山石榴园"),
+         "category": "生鲜;水果"},
+        {**_listing("V-1", "随州 泡泡青 5斤 打霜更甜", 19, "湖北省 随州市 曾都区", "曾都菜园"),
+         "category": "生鲜;蔬菜"},
+        {**_listing("W-1", "大兴 黑美人 西瓜 1个", 30, "北京市 大兴区", "庞各庄瓜园"),
+         "category": "生鲜;水果"},
+        {**_listing("P-1", "新会 陈皮 十年 100g", 99, "广东省 江门市 新会区", "新会陈皮行")},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "varieties", rows, [
+        "净皮甜", "泡泡青有吗", "泡泡青有没有", "黑美人有吗", "陈皮"])}
+    assert found == {"净皮甜": ["S-1"], "泡泡青有吗": ["V-1"], "泡泡青有没有": ["V-1"],
+                     "黑美人有吗": ["W-1"], "陈皮": ["P-1"]}
+
+
+def test_a_word_no_title_shows_is_the_title_word_written_or_said_alike(tmp_path: Path) -> None:
+    """羊拼, 挂而, 大未, 鱼高: one character from a word titles show that names goods, written
+    or said alike, and the one clear best; a word near none (天气) finds nothing."""
+    rows = [
+        {**_listing("L-1", "同心 滩羊 羊排 3斤 手抓", 9, "宁夏回族自治区 吴忠市 同心县", "同心羊倌"),
+         "category": "肉类;羊肉"},
+        {**_listing("N-1", "藁城 宫面 空心挂面 2斤 手工", 9, "河北省 石家庄市 藁城区", "藁城面坊"),
+         "category": "粮油;米面"},
+        {**_listing("R-1", "查哈阳 大米 10斤 新米", 9, "黑龙江省 齐齐哈尔市 甘南县", "查哈阳农场"),
+         "category": "粮油;米面"},
+        {**_listing("F-1", "荆州 鱼糕 500g 手工", 9, "湖北省 荆州市 沙市区", "荆州鱼糕坊"),
+         "category": "水产;加工"},
+        {**_listing("D-1", "岷县 当归 500g 切片", 9, "甘肃省 定西市 岷县", "岷县药材行"),
+         "category": "滋补;药食同源"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "title_typos", rows, [
+        "羊拼", "挂而", "大未", "鱼高", "唐归", "天气"])}
+    assert found == {"羊拼": ["L-1"], "挂而": ["N-1"], "大未": ["R-1"], "鱼高": ["F-1"],
+                     "唐归": ["D-1"], "天气": []}
+
+
+def test_a_sold_out_listing_named_by_its_descriptions_other_name(tmp_path: Path) -> None:
+    """膨风茶 is 东方美人茶's other name, given only in its description: that listing sold
+    out, the same kind (乌龙) is offered; with it in stock, it is what is found."""
+    beauty = {**_listing("B-1", "北埔 东方美人茶 白毫乌龙 75g", 0, "台湾省 新竹县 北埔乡", "北埔茶行"),
+              "category": "茶;乌龙", "description": "蜜香果香，又名膨风茶。"}
+    oolong = {**_listing("O-1", "阿里山 高山乌龙 150g 清香型", 9, "台湾省 嘉义县 阿里山乡", "阿里山茶园"),
+              "category": "茶;乌龙"}
+    green = {**_listing("G-1", "安吉 白茶 100g 明前", 9, "浙江省 湖州市 安吉县", "安吉茶园"),
+             "category": "茶;绿茶"}
+    found = _evaluated(tmp_path, "sold_alias", [beauty, oolong, green], ["膨风茶有吗"])
+    assert found[0].skus == ["O-1"]
+    found = _evaluated(tmp_path, "alias_in_stock", [{**beauty, "stock": 5}, oolong, green],
+                       ["膨风茶有吗"])
+    assert found[0].skus[:1] == ["B-1"]
+
+
+def test_a_sold_out_dish_offers_other_goods_made_so(tmp_path: Path) -> None:
+    """冷吃兔 (jieba: 冷 / 吃 / 兔) is one name, a 兔肉; its only listing sold out and no
+    other rabbit in stock, other 熟食 are offered, never raw meat."""
+    rows = [
+        {**_listing("R-1", "自贡 冷吃兔 500g 麻辣 罐装", 0, "四川省 自贡市 自流井区", "自贡兔食"),
+         "category": "熟食;卤味"},
+        {**_listing("D-1", "温州 酱鸭舌 250g 卤味零食", 9, "浙江省 温州市 鹿城区", "温州卤味"),
+         "category": "熟食;卤味"},
+        {**_listing("M-1", "同心 滩羊 羊排 3斤 冷鲜", 9, "宁夏回族自治区 吴忠市 同心县", "同心羊倌"),
+         "category": "肉类;羊肉"},
+    ]
+    found = {r.text: r.skus for r in _evaluated(tmp_path, "made_so", rows, [
+        "冷吃兔", "自贡冷吃兔还有吗"])}
+    assert found == {"冷吃兔": ["D-1"], "自贡冷吃兔还有吗": ["D-1"]}
