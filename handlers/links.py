@@ -17,6 +17,7 @@ import base64
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_AGE_SECONDS = 7 * 24 * 3600
 _SIG_BYTES = 16
@@ -49,8 +50,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@lru_cache(maxsize=8)
+def _keyed(secret: str) -> hmac.HMAC:
+    return hmac.new(secret.encode(), digestmod="sha256")
+
+
 def _mac(secret: str, payload: str) -> bytes:
-    return hmac.digest(secret.encode(), payload.encode(), "sha256")[:_SIG_BYTES]
+    # hmac.digest() releases the GIL around its one-shot HMAC, so each of a reply's
+    # links let a database thread take the interpreter for up to a switch interval;
+    # updating a copy of the keyed state (under 2 KiB) keeps it.
+    mac = _keyed(secret).copy()
+    mac.update(payload.encode())
+    return mac.digest()[:_SIG_BYTES]
 
 
 def sign(secret: str, listing_id: int, openid: str, issued_at: int,
