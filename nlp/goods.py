@@ -501,8 +501,9 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _runs(title)
-                         if not _names_an_extra(run)) if g]
+    runs = [run for run in _runs(title) if not _names_an_extra(run)]
+    found = [g for g in (_run_goods(run, imported) for run in runs if not _names_a_use(run))
+             if g] or [g for g in (_run_goods(run, imported) for run in runs) if g]
     meat = _meat(title)
     if found and not meat and not any(_fits_path(g.path, imported) for g in found):
         # A title read only as goods the listing's own category contradicts (凤县 大红袍 in
@@ -561,6 +562,19 @@ def _names_an_extra(run: str) -> bool:
     return len(tokens) > 1 and tokens[0] in _extras()
 
 
+def _names_a_use(run: str) -> bool:
+    """A run that begins with a verb of use (`uses` in data/seller.json) says what the goods
+    are for, when another run names them: 大豆 … 打豆浆 发豆芽 is soybeans, no 豆芽."""
+    tokens = segment.words(run)
+    return len(tokens) > 1 and tokens[0] in _uses()
+
+
+@cache
+def _uses() -> frozenset[str]:
+    from nlp.lexicon import table
+    return frozenset(table("seller.json").get("uses", ()))
+
+
 @cache
 def _extras() -> frozenset[str]:
     from nlp.lexicon import table
@@ -601,6 +615,34 @@ def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
         if any(surface and body.endswith(surface) for surface in surfaces):
             return True
     return False
+
+
+def titled_as_said(title: str, said: str) -> bool:
+    """Whether a title is about the goods as a buyer wrote them, spaces aside: a run of it,
+    or two runs sellers spaced apart (侗家 酸鱼), ends with them, or with them dried (禾花鱼
+    in 禾花鱼干) or with what they name at the head (列巴 in 大列巴), or names them before a
+    product they are a kind of (金帅 in 金帅苹果)."""
+    chunks = title.split()
+    runs = [*chunks, *(a + b for a, b in zip(chunks, chunks[1:]))]
+    return any(names_as_head(run, (said, said + "干")) or _before_generic(run, said)
+               for run in runs)
+
+
+def _before_generic(run: str, said: str) -> bool:
+    """金帅 in 金帅苹果: a name the lexicon lacks written before the product it is a kind
+    of; goods before goods are an ingredient (糯米 in 糯米甜酒 is no 糯米)."""
+    lex = lexicon()
+    at = run.find(said)
+    if at < 0 or run[at + len(said):] not in lex.products:
+        return False
+    return not any(said[i:j] in lex.products for i in range(len(said))
+                   for j in range(i + 2, len(said) + 1))
+
+
+def known_goods(word: str) -> bool:
+    """A word the lexicon reads as goods whole (糯米, 水果): its reading is no misreading."""
+    lex = lexicon()
+    return word in lex.products or word in lex.categories
 
 
 def generics_of(product: str) -> list[str]:

@@ -6,6 +6,7 @@ The schema and examples are in nlp/README.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +46,9 @@ class Understanding:
     # The word as written when goods came from correcting a typo (平果 for 苹果): a catalogue
     # whose titles have it shows the buyer meant it.
     corrected: str = ""
+    # The goods as the buyer wrote them, request frame stripped (有金帅吗 → 金帅, 鹤庆乾酒
+    # with its 乾 unconverted): what titles may show verbatim when every reading finds nothing.
+    said: str = ""
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -942,6 +946,37 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 _ASKING = re.compile(r"^(有没有|有|还有)|(有没有|还有|有)$")
 
 
+_UNSAID = re.compile(r"[\s\W_]+")
+_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]{2,8}")
+
+
+def _unframed(text: str) -> str:
+    """A message less the request frame around it (有…吗, 找个…, 想买…, …有没有) and its
+    particles: what remains is what was asked for, if anything."""
+    for _ in range(2):  # 请问有 … 吗: a frame, then particles left before it
+        text = _PARTICLES.sub("", text)
+        before = next((c for c in _frames("frame_before") if text.startswith(c)), "")
+        after = next((c for c in _frames("frame_after") if text.endswith(c)), "")
+        if len(text) - len(before) - len(after) < 2:
+            break
+        text = text[len(before):len(text) - len(after)]
+    return _PARTICLES.sub("", text)
+
+
+@cache
+def _frames(name: str) -> tuple[str, ...]:
+    return tuple(sorted(_cues(name), key=len, reverse=True))  # the longest frame first
+
+
+def said_as_written(text: str) -> str:
+    """The goods as written, before normalising (鹤庆乾酒 keeps 乾, which reads as 干;
+    spaces go, as sellers put them where buyers do not): the unframed message when it is
+    2–8 Chinese characters and nothing else, else ''."""
+    raw = _UNSAID.sub("", unicodedata.normalize("NFKC", text[:40]).lower())
+    word = _unframed(raw)
+    return word if _CJK_ONLY.fullmatch(word) else ""
+
+
 def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
     (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
@@ -957,6 +992,8 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
     said = _ASKING.sub("", _PARTICLES.sub("", norm.replace("的", "")))
+    if said != word:  # 有金帅吗, 来点金帅: jieba wrote the frame onto the word (有金帅)
+        said, word = _unframed(norm.replace("的", "")), _unframed(word)
     return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
@@ -1068,11 +1105,17 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
     if intent == "other" and _names_goods_alone(found, norm):
-        flags, words = flags | {"noun"}, ("".join(found.unknown),)
+        flags, words = flags | {"noun"}, (_unframed("".join(found.unknown)),)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
     corrected = found.corrected if searching and slots.get("product") == found.product else ""
-    return Understanding(intent, slots, flags, words, qualifiers, corrected)
+    # Goods as written: a message of goods alone (amounts and prices say more).
+    plain = not (nums.prices or nums.quantities)
+    said = said_as_written(text) if plain and (searching or "noun" in flags) else ""
+    return Understanding(intent, slots, flags, words, qualifiers, corrected, said)
+
+
+_NOT_CUES = ("standalone", "purpose", "frame_before", "frame_after")
 
 
 @cache
@@ -1080,7 +1123,7 @@ def _ignored_words() -> frozenset[str]:
     """Stopwords and intent cues are never product words."""
     table = lexicons.table("intents.json")
     cues = frozenset(cue for name, cues in table.items() if isinstance(cues, list)
-                     and name not in ("standalone", "purpose") for cue in cues)
+                     and name not in _NOT_CUES for cue in cues)
     return lexicons.words("stopwords.txt") | cues
 
 

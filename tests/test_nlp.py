@@ -814,3 +814,17 @@ def test_single_characters_jieba_left_before_a_head_are_one_name(text: str, prod
 
 def test_a_buyer_before_a_head_is_no_name() -> None:
     assert understand("我想吃兔").qualifiers == ()
+
+
+def test_an_unknown_word_in_a_request_frame_is_a_noun_as_written() -> None:
+    """有金冠吗, 请问有菱角吗, 来点X: the frame says no more than the word alone; the goods
+    as written keep what normalising changes (乾) and lose the spaces."""
+    for text, word in (("有金冠吗", "金冠"), ("请问有菱角吗", "菱角"), ("有藠头吗", "藠头")):
+        understood = understand(text)
+        assert "noun" in understood.flags and understood.words == (word,), text
+        assert understood.said == word
+    assert understand("有没有藠头").said == "藠头"  # a search by words, said as written
+    assert understand("鹤庆乾酒").said == "鹤庆乾酒"
+    assert understand("有没有 侗家 酸鱼").said == "侗家酸鱼"
+    assert understand("五十块以内的苹果").said == ""  # more than goods: no phrase
+    assert understand("你们是骗子吧").said == ""

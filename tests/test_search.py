@@ -957,3 +957,46 @@ def test_a_sold_out_dish_offers_other_goods_made_so(tmp_path: Path) -> None:
     found = {r.text: r.skus for r in _evaluated(tmp_path, "made_so", rows, [
         "冷吃兔", "自贡冷吃兔还有吗"])}
     assert found == {"冷吃兔": ["D-1"], "自贡冷吃兔还有吗": ["D-1"]}
+
+
+def test_goods_as_written_are_found_in_titles_when_every_reading_misses(tmp_path: Path) -> None:
+    """What the buyer typed, titles show: spaced apart by the seller (畲家 腌菜), with a
+    character the normaliser reads otherwise (乾 in 乾隆贡, read as 干), dried (梯田鱼 in
+    梯田鱼干), headed (列巴 of 大列巴) or before its generic (金冠 in 金冠苹果), and in a
+    request frame (有金冠吗, 来点梯田鱼). A word no title shows finds nothing."""
+    rows = [
+        {**_listing("A-1", "景宁 畲家 腌菜 500g 坛装", 9, "浙江省 丽水市 景宁畲族自治县", "景宁畲乡"),
+         "category": "熟食腊味 > 腌腊"},
+        {**_listing("B-1", "清河 乾隆贡 小米 2斤", 9, "河北省 邢台市 清河县", "清河米坊"),
+         "category": "粮油调味 > 米面 > 杂粮"},
+        {**_listing("C-1", "从江 梯田鱼干 500g 烟熏", 9, "贵州省 黔东南苗族侗族自治州 从江县",
+                    "从江鱼坊"), "category": "食品生鲜 > 水产 > 鱼干"},
+        {**_listing("D-1", "哈尔滨 大列巴 1kg 俄式", 9, "黑龙江省 哈尔滨市 道里区", "秋林面包"),
+         "category": "休闲零食 > 糕点 > 面包"},
+        {**_listing("E-1", "礼泉 金冠苹果 10斤 黄皮", 9, "陕西省 咸阳市 礼泉县", "礼泉果园"),
+         "category": "食品生鲜 > 水果 > 苹果"},
+    ]
+    texts = ["畲家腌菜", "乾隆贡", "梯田鱼", "来点梯田鱼", "列巴", "金冠", "有金冠吗",
+             "畲家咸鱼", "隆贡", "苗家腌菜"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "said", rows, texts)}
+    assert results["畲家腌菜"] == ["A-1"] and results["乾隆贡"] == ["B-1"]
+    assert results["梯田鱼"] == results["来点梯田鱼"] == ["C-1"]
+    assert results["列巴"] == ["D-1"]
+    assert results["金冠"] == results["有金冠吗"] == ["E-1"]
+    assert results["畲家咸鱼"] == results["隆贡"] == results["苗家腌菜"] == []
+
+
+def test_a_noun_alone_finds_the_shelf_sellers_exported_the_goods_under(tmp_path: Path) -> None:
+    """面包, 糕点, 馄饨, 水饺: words no title shows but a listing's exported category levels
+    do (the seller's own statement of what the goods are); words no shelf shows stay none."""
+    rows = [
+        {**_listing("D-1", "哈尔滨 大列巴 1kg 俄式", 9, "黑龙江省 哈尔滨市 道里区", "秋林面包"),
+         "category": "休闲零食 > 糕点 > 面包"},
+        {**_listing("F-1", "福州 肉燕 冷冻 50个", 9, "福建省 福州市 鼓楼区", "福州燕皮"),
+         "category": "速食冻品 > 馄饨水饺"},
+    ]
+    texts = ["面包", "糕点", "馄饨", "水饺", "有面包吗", "天气", "蛋糕"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "shelf", rows, texts)}
+    assert results["面包"] == results["糕点"] == results["有面包吗"] == ["D-1"]
+    assert results["馄饨"] == results["水饺"] == ["F-1"]
+    assert results["天气"] == results["蛋糕"] == []
