@@ -1000,3 +1000,41 @@ def test_a_noun_alone_finds_the_shelf_sellers_exported_the_goods_under(tmp_path:
     assert results["面包"] == results["糕点"] == results["有面包吗"] == ["D-1"]
     assert results["馄饨"] == results["水饺"] == ["F-1"]
     assert results["天气"] == results["蛋糕"] == []
+
+
+def test_a_festival_asks_for_the_foods_eaten_at_it(tmp_path: Path) -> None:
+    """端午 粽子, 中秋 月饼, 元宵节 汤圆, 腊八 the grains of 腊八粥: festivals are data
+    (categories.json), named by the day, its date or 吃的 after it."""
+    rows = [
+        {**_listing("Z-1", "嘉兴 鲜肉粽 10只 真空", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+        {**_listing("Y-1", "潮州 老婆饼 月饼 礼盒 8个", 9, "广东省 潮州市 湘桥区", "潮州饼家"),
+         "category": "休闲零食 > 糕点"},
+        {**_listing("T-1", "宁波 黑芝麻汤圆 500g", 9, "浙江省 宁波市 海曙区", "宁波汤团"),
+         "category": "速食冻品 > 汤圆"},
+        {**_listing("R-1", "赤小豆 红豆 2斤 新货", 9, "黑龙江省 哈尔滨市 宾县", "宾县杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+    ]
+    texts = ["端午节吃的", "过端午", "八月十五吃的", "中秋节", "元宵节", "腊八粥料", "重阳节"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "festivals", rows, texts)}
+    assert results["端午节吃的"] == results["过端午"] == ["Z-1"]
+    assert results["八月十五吃的"] == results["中秋节"] == ["Y-1"]
+    assert results["元宵节"] == ["T-1"] and results["腊八粥料"] == ["R-1"]
+    assert results["重阳节"] == []  # no 菊花茶 listed
+
+
+def test_a_title_run_of_a_use_is_what_the_goods_are_for(tmp_path: Path) -> None:
+    """大豆 … 打豆浆 发豆芽 is soybeans, not bean sprouts; 绿豆 … 发豆芽 mung beans; a title
+    whose only goods are after a verb of use still names them (烤红薯 stays a 红薯)."""
+    rows = [
+        {**_listing("S-1", "宾县 大豆 5斤 打豆浆 发豆芽", 9, "黑龙江省 哈尔滨市 宾县", "宾县杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+        {**_listing("G-1", "明光 绿豆 2斤 发豆芽 煮汤", 9, "安徽省 滁州市 明光市", "明光杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+        {**_listing("H-1", "连城 烤 红薯 5斤", 9, "福建省 龙岩市 连城县", "连城薯坊"),
+         "category": "食品生鲜 > 蔬菜 > 根茎"},
+    ]
+    texts = ["黄豆", "大豆", "绿豆", "豆芽", "红薯"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "uses", rows, texts)}
+    assert results["黄豆"] == results["大豆"] == ["S-1"] and results["绿豆"] == ["G-1"]
+    assert results["豆芽"] == [] and results["红薯"] == ["H-1"]
