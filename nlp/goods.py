@@ -530,6 +530,10 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
         tied = [g.path for g in found if g.path and votes[g.path] == best]
         tied = [g.path for g in found if g.path in tied and not g.elided] or tied
         tied = [g.path for g in found if g.path in tied and g.product] or tied
+        # The goods the exported category names as a level (速食冻品 > 粽子) are what the
+        # listing is; the others are what it holds (咸蛋黄 in a 粽子 is no 鸭蛋).
+        shelved = _shelved_products(category)
+        tied = [g.path for g in found if g.path in tied and g.product in shelved] or tied
         agreeing = [p for p in tied if p.partition("/")[0] in imported]
         chosen = (agreeing or tied)[-1]
         found = [g for g in found if g.path == chosen or g.path is None]
@@ -560,6 +564,13 @@ def _names_an_extra(run: str) -> bool:
     with the goods, not the goods: 热干面 … 配芝麻酱 is noodles, 送开瓶器 no goods at all."""
     tokens = segment.words(run)
     return len(tokens) > 1 and tokens[0] in _extras()
+
+
+def _shelved_products(category: str) -> frozenset[str]:
+    """Products an exported category names as one of its levels (糕点 > 面包, 粽子)."""
+    lex = lexicon()
+    return frozenset(lex.products[level] for level in _LEVEL_BREAK.split(simplified(category))
+                     if level in lex.products)
 
 
 def _names_a_use(run: str) -> bool:

@@ -372,12 +372,17 @@ def _names_the_buyers_place(words: list[str], position: int) -> bool:
     return _place_then_request(words, position)
 
 
+_HERE = ("这边", "这里", "这儿")  # 香港这边要米粉: where the buyer is
+
+
 def _place_then_request(words: list[str], position: int) -> bool:
-    """杭州收货, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery word or
-    by 的 and a request is where the buyer is; 武汉的热干面 (的 then goods) stays the origin."""
+    """杭州收货, 香港这边要…, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery
+    word, by 这边 (not 这边的 and goods), or by 的 and a request is where the buyer is;
+    武汉的热干面 (的 then goods) stays the origin."""
     after = "".join(words[position + 1:position + 3])
-    if any(after.startswith(cue) for cue in _cues("place_after")):
-        return True
+    cue = next((c for c in _cues("place_after") if after.startswith(c)), None)
+    if cue is not None:  # 云南这边的普洱 (的 and goods after it) is the goods' side
+        return not (cue in _HERE and after[len(cue):].startswith("的"))
     rest = words[position + 1:position + 3]
     # 有 is left out (广州的有吗 asks for goods from 广州), and the request must name goods
     # after it (广州的要两斤 picks the 广州 ones).

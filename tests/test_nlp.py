@@ -828,3 +828,13 @@ def test_an_unknown_word_in_a_request_frame_is_a_noun_as_written() -> None:
     assert understand("有没有 侗家 酸鱼").said == "侗家酸鱼"
     assert understand("五十块以内的苹果").said == ""  # more than goods: no phrase
     assert understand("你们是骗子吧").said == ""
+
+
+def test_a_place_then_here_is_the_buyers_place() -> None:
+    """香港这边要米粉, 我们上海这边有没有橙子: 这边 after a place says where the buyer is;
+    云南这边的普洱 (的 and goods after it) is where the goods are from."""
+    for text, city in (("香港这边要米粉", "香港特别行政区"), ("我们上海这边有没有橙子", "上海市"),
+                       ("成都这里能买到荔枝吗", "成都市")):
+        slots = understand(text).slots
+        assert slots.get("buyer_city") == city and "origin" not in slots, text
+    assert understand("云南这边的普洱").slots["origin"] == {"province": "云南省"}

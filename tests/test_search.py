@@ -1038,3 +1038,18 @@ def test_a_title_run_of_a_use_is_what_the_goods_are_for(tmp_path: Path) -> None:
     results = {r.text: r.skus for r in _evaluated(tmp_path, "uses", rows, texts)}
     assert results["黄豆"] == results["大豆"] == ["S-1"] and results["绿豆"] == ["G-1"]
     assert results["豆芽"] == [] and results["红薯"] == ["H-1"]
+
+
+def test_goods_a_title_holds_are_no_goods_of_their_own(tmp_path: Path) -> None:
+    """粽子 … 咸蛋黄 exported under 粽子 is a 粽子: 鸭蛋 finds none of it; the exported level
+    breaks the tie between goods the title names (月饼 … 蛋黄 under 月饼 too)."""
+    rows = [
+        {**_listing("Z-1", "嘉兴 粽子 鲜肉 咸蛋黄 6只", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+        {**_listing("Y-1", "广州 月饼 咸蛋黄 4个", 9, "广东省 广州市 荔湾区", "广州饼家"),
+         "category": "休闲零食 > 月饼"},
+    ]
+    texts = ["鸭蛋", "咸鸭蛋", "粽子", "月饼"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "held", rows, texts)}
+    assert results["鸭蛋"] == results["咸鸭蛋"] == []
+    assert results["粽子"] == ["Z-1"] and results["月饼"] == ["Y-1"]
