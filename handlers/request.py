@@ -16,8 +16,8 @@ from typing import Any
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding, understand
-from nlp.goods import (attribute_surfaces, category_terms, dried_forms, known_goods,
-                       names_as_head, origin_label, also_sought, may_be, widened,
+from nlp.goods import (animal_meat, attribute_surfaces, category_terms, dried_forms,
+                       known_goods, names_as_head, origin_label, also_sought, may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
                        said_alike_in, short_place, sound_twins, specialty_origin,
                        titled_as_said, written_alike_in)
@@ -142,14 +142,18 @@ class Request:
         generic alone (芒果) is told it is sold out, not offered another."""
         specialty = specialty_origin(self.product) if self.product else None
         if specialty is None and not (self.origin or self.qualifiers or self.words):
-            return self if self.product and widened(self.product) else None
+            return self if self.product and self._widened() else None
         product = specialty[0] if specialty else self.product
         return replace(self, product=product, origin=None, qualifiers=(), words=(),
                        written=None, said=None)
 
     def wider(self) -> list[Request]:
         """This request for each generic product its product is a kind of."""
-        return [replace(self, product=generic) for generic in widened(self.product or "")]
+        return [replace(self, product=generic) for generic in self._widened()]
+
+    def _widened(self) -> list[str]:
+        product = self.product or ""
+        return widened(product) or animal_meat(product)
 
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []

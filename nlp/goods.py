@@ -679,6 +679,16 @@ def widened(product: str) -> list[str]:
     return [namesake] if lex.category_of.get(namesake) == path else []
 
 
+def animal_meat(product: str) -> list[str]:
+    """A cut named with its animal is that animal's meat (羊腿, 羊排 → 羊肉; 牛尾 → 牛肉): what
+    to offer when it is sold out."""
+    lex = lexicon()
+    meat = lex.meat.get(product[:1])
+    if meat is None or meat == product or not lex.category_of.get(product, "").startswith("肉类"):
+        return []
+    return [meat]
+
+
 def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     """Other goods a request for the product takes, each with the categories it must sit
     in (none: any): a product named by a head character alone is every generic of that

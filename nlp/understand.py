@@ -1089,6 +1089,9 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     _bind_attribute_characters(words, found, lex, nums.rest)
     _nonfood_head(words, found, lex)
     _purpose_apart(words, found)
+    present = found.gift or lex.attributes["送礼"] in found.attributes
+    if present and not found.product and found.category in _festivals():
+        found.category = None  # 中秋节送人: any present for it, not only what is eaten then
     if found.gift and not (found.product or found.attributes or found.nonfood) and (
             found.category is None or found.category in lex.virtual):
         # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
@@ -1118,6 +1121,11 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     plain = not (nums.prices or nums.quantities)
     said = said_as_written(text) if plain and (searching or "noun" in flags) else ""
     return Understanding(intent, slots, flags, words, qualifiers, corrected, said)
+
+
+@cache
+def _festivals() -> frozenset[str]:
+    return frozenset(lexicons.table("categories.json").get("festivals", ()))
 
 
 _NOT_CUES = ("standalone", "purpose", "frame_before", "frame_after")

@@ -1053,3 +1053,31 @@ def test_goods_a_title_holds_are_no_goods_of_their_own(tmp_path: Path) -> None:
     results = {r.text: r.skus for r in _evaluated(tmp_path, "held", rows, texts)}
     assert results["鸭蛋"] == results["咸鸭蛋"] == []
     assert results["粽子"] == ["Z-1"] and results["月饼"] == ["Y-1"]
+
+
+def test_a_present_for_a_festival_is_any_present(tmp_path: Path) -> None:
+    """中秋节送人, 端午送礼: a present for the day, not only what is eaten then."""
+    rows = [
+        {**_listing("G-1", "马陆 巨峰葡萄 4斤 礼盒装", 9, "上海市 嘉定区", "马陆果园"),
+         "category": "生鲜>水果"},
+        {**_listing("Z-1", "嘉兴 鲜肉粽 10只 真空", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "presents", rows,
+                                                    ["中秋节送人", "端午送礼", "端午节吃的"])}
+    assert results["中秋节送人"] == results["端午送礼"] == ["G-1"]
+    assert results["端午节吃的"] == ["Z-1"]
+
+
+def test_a_sold_out_cut_named_with_its_animal_offers_that_animals_meat(tmp_path: Path) -> None:
+    """羊排 sold out: other 羊肉, told so; never beef."""
+    rows = [
+        {**_listing("L-1", "盐池 滩羊 羊排 3斤", 0, "宁夏回族自治区 吴忠市 盐池县", "盐池羊场"),
+         "category": "肉类-羊肉"},
+        {**_listing("L-2", "苏尼特 羊肉卷 2斤", 9, "内蒙古自治区 锡林郭勒盟 苏尼特右旗", "苏尼特牧场"),
+         "category": "肉类-羊肉"},
+        {**_listing("B-1", "蒙城 黄牛 牛腩 2斤", 9, "安徽省 亳州市 蒙城县", "蒙城牧场"),
+         "category": "肉类-牛肉"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "lamb", rows, ["羊排"])}
+    assert results["羊排"] == ["L-2"]
