@@ -632,11 +632,24 @@ def titled_as_said(title: str, said: str) -> bool:
     """Whether a title is about the goods as a buyer wrote them, spaces aside: a run of it,
     or two runs sellers spaced apart (侗家 酸鱼), ends with them, or with them dried (禾花鱼
     in 禾花鱼干) or with what they name at the head (列巴 in 大列巴), or names them before a
-    product they are a kind of (金帅 in 金帅苹果)."""
+    product they are a kind of (金帅 in 金帅苹果), or their head is a product's last
+    character (薰衣草蜜 in 薰衣草蜂蜜)."""
     chunks = title.split()
     runs = [*chunks, *(a + b for a, b in zip(chunks, chunks[1:]))]
     return any(names_as_head(run, (said, said + "干")) or _before_generic(run, said)
-               for run in runs)
+               or _head_shortened(run, said) for run in runs)
+
+
+def _head_shortened(run: str, said: str) -> bool:
+    """薰衣草蜜 in 薰衣草蜂蜜: the modifier as written, then a product whose name ends in
+    the buyer's last character (蜜 for 蜂蜜): the product named by its head alone."""
+    modifier, head = said[:-1], said[-1]
+    at = run.find(modifier) if len(modifier) > 1 else -1
+    if at < 0:
+        return False
+    tail = run[at + len(modifier):]
+    return any(tail[:k] in lexicon().products and tail[:k].endswith(head)
+               for k in range(2, min(len(tail), 4) + 1))
 
 
 def _before_generic(run: str, said: str) -> bool:

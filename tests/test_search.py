@@ -962,7 +962,8 @@ def test_a_sold_out_dish_offers_other_goods_made_so(tmp_path: Path) -> None:
 def test_goods_as_written_are_found_in_titles_when_every_reading_misses(tmp_path: Path) -> None:
     """What the buyer typed, titles show: spaced apart by the seller (畲家 腌菜), with a
     character the normaliser reads otherwise (乾 in 乾隆贡, read as 干), dried (梯田鱼 in
-    梯田鱼干), headed (列巴 of 大列巴) or before its generic (金冠 in 金冠苹果), and in a
+    梯田鱼干), headed (列巴 of 大列巴), before its generic (金冠 in 金冠苹果) or its head a
+    product's last character (百里香蜜 in 百里香蜂蜜), and in a
     request frame (有金冠吗, 来点梯田鱼). A word no title shows finds nothing."""
     rows = [
         {**_listing("A-1", "景宁 畲家 腌菜 500g 坛装", 9, "浙江省 丽水市 景宁畲族自治县", "景宁畲乡"),
@@ -975,14 +976,17 @@ def test_goods_as_written_are_found_in_titles_when_every_reading_misses(tmp_path
          "category": "休闲零食 > 糕点 > 面包"},
         {**_listing("E-1", "礼泉 金冠苹果 10斤 黄皮", 9, "陕西省 咸阳市 礼泉县", "礼泉果园"),
          "category": "食品生鲜 > 水果 > 苹果"},
+        {**_listing("H-1", "伊犁 百里香蜂蜜 500g", 9, "新疆维吾尔自治区 伊犁哈萨克自治州 霍城县",
+                    "伊犁蜂场"), "category": "滋补保健 > 蜂蜜"},
     ]
     texts = ["畲家腌菜", "乾隆贡", "梯田鱼", "来点梯田鱼", "列巴", "金冠", "有金冠吗",
-             "畲家咸鱼", "隆贡", "苗家腌菜"]
+             "百里香蜜", "畲家咸鱼", "隆贡", "苗家腌菜"]
     results = {r.text: r.skus for r in _evaluated(tmp_path, "said", rows, texts)}
     assert results["畲家腌菜"] == ["A-1"] and results["乾隆贡"] == ["B-1"]
     assert results["梯田鱼"] == results["来点梯田鱼"] == ["C-1"]
     assert results["列巴"] == ["D-1"]
     assert results["金冠"] == results["有金冠吗"] == ["E-1"]
+    assert results["百里香蜜"] == ["H-1"]
     assert results["畲家咸鱼"] == results["隆贡"] == results["苗家腌菜"] == []
 
 
