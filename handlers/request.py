@@ -512,6 +512,8 @@ def _title_word_meant(conn: sqlite3.Connection, request: Request, exclude: tuple
     read = (Request(words=(meant,)) if meant not in known
             else Request.from_understanding(readings[meant]))
     found = listings.find(conn, read.spec(exclude, cap)) if read.browsable else []
+    if not found and meant in known:  # the titles' word as written, however the lexicon
+        return _as_written(conn, Request.noun(meant), exclude, cap)  # reads it (扁肉, no 驴肉)
     return Retrieved(found, read) if found else None
 
 

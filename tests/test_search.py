@@ -1085,3 +1085,12 @@ def test_a_sold_out_cut_named_with_its_animal_offers_that_animals_meat(tmp_path:
     ]
     results = {r.text: r.skus for r in _evaluated(tmp_path, "lamb", rows, ["羊排"])}
     assert results["羊排"] == ["L-2"]
+
+
+def test_a_typo_of_a_title_word_the_lexicon_misreads_finds_the_word(tmp_path: Path) -> None:
+    """猪洪 is 猪红 mistyped; the lexicon reads 猪红 itself as a typo of 杨梅, but the title
+    shows 猪红, so that is what is meant."""
+    rows = [{**_listing("P-1", "顺德 猪红 500g 新鲜", 9, "广东省 佛山市 顺德区", "顺德肉档"),
+             "category": "肉类-猪肉"}]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "blood", rows, ["猪洪", "猪红"])}
+    assert results["猪洪"] == results["猪红"] == ["P-1"]
