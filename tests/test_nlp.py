@@ -838,3 +838,11 @@ def test_a_place_then_here_is_the_buyers_place() -> None:
         slots = understand(text).slots
         assert slots.get("buyer_city") == city and "origin" not in slots, text
     assert understand("云南这边的普洱").slots["origin"] == {"province": "云南省"}
+
+
+def test_tonics_are_known_by_their_trade_names() -> None:
+    """Round 14's audit of 滋补/药材: 林蛙油 sold as 雪蛤 or 哈士蟆油; 鹿茸片, 胖大海, 甘草;
+    a shape typo of a tonic now has a word to be corrected to (廿草 → 甘草)."""
+    for text, product in (("雪蛤", "林蛙油"), ("有哈士蟆油吗", "林蛙油"), ("雪蛤油", "林蛙油"),
+                          ("鹿茸片", "鹿茸"), ("胖大海", "胖大海"), ("廿草", "甘草")):
+        assert understand(text).slots.get("product") == product, text
