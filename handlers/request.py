@@ -17,7 +17,8 @@ from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding, understand
 from nlp.goods import (animal_meat, attribute_surfaces, category_terms, dried_forms,
-                       known_goods, names_as_head, origin_label, also_sought, may_be, widened,
+                       generics_of, known_goods, names_as_head, origin_label, also_sought,
+                       may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
                        said_alike_in, short_place, sound_twins, specialty_origin,
                        titled_as_said, written_alike_in)
@@ -288,7 +289,25 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
             if found:
                 return Retrieved(found, wider, sold_out=request.label())
         return Retrieved([], same, sold_out=request.label())
-    return Retrieved([], request)
+    return _kind_titled(conn, request, exclude, cap) or Retrieved([], request)
+
+
+def _kind_titled(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                 cap: int) -> Retrieved | None:
+    """青脆李, a kind of 李子 none is listed as: a 李子 whose title shows what sets the kind
+    apart (巫山 脆李 … 青脆), the name less its generic's head character."""
+    product = request.product or ""
+    if len(product) < 3 or specialty_origin(product):
+        return None  # a specialty names its place, and is offered as sold out or not at all
+    for generic in generics_of(product):
+        if product[-1] not in generic or product[-2] in generic:
+            continue  # 青脆 + 李 of 李子; not 五常大 + 米 of 大米
+        meant = replace(request, product=generic, written=None, said=None,
+                        qualifiers=(*request.qualifiers, product[:-1]))
+        found = listings.find(conn, meant.spec(exclude, cap))
+        if found:
+            return Retrieved(found, meant)
+    return None
 
 
 class _VersionedCache:

@@ -1096,3 +1096,14 @@ def test_a_typo_of_a_title_word_the_lexicon_misreads_finds_the_word(tmp_path: Pa
              "category": "肉类-猪肉"}]
     results = {r.text: r.skus for r in _evaluated(tmp_path, "blood", rows, ["猪洪", "猪红"])}
     assert results["猪洪"] == results["猪红"] == ["P-1"]
+
+
+def test_an_unlisted_kind_is_its_generic_titled_with_what_sets_it_apart(tmp_path: Path) -> None:
+    """冰糖橙 where no listing is indexed so: an orange titled 冰糖; none titled so is no
+    冰糖橙 (a plain 橙子 is not offered)."""
+    rows = [{**_listing("O-1", "麻阳 橙子 10斤 冰糖 甜", 9, "湖南省 怀化市 麻阳苗族自治县",
+                        "麻阳果园"), "category": "水果/柑橘"}]
+    plain = [{**_listing("O-2", "秭归 橙子 10斤 脐橙", 9, "湖北省 宜昌市 秭归县", "秭归果园"),
+              "category": "水果/柑橘"}]
+    assert _evaluated(tmp_path, "kind", rows, ["冰糖橙"])[0].skus == ["O-1"]
+    assert _evaluated(tmp_path, "plain", plain, ["冰糖橙"])[0].skus == []
