@@ -38,7 +38,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 20  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 21  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -371,6 +371,22 @@ def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],
                         f" AND term >= ? AND term < ? AND ({likes}) LIMIT ?",
                         (first, chr(ord(first) + 1), *patterns, limit))
     return [row[0] for row in rows]
+
+
+def title_terms_within(conn: sqlite3.Connection, text: str) -> list[str]:
+    """Words the titles are indexed under that are part of this text (侗家酸鱼: 侗家, 酸鱼),
+    longest first. Terms beginning at a character that are a prefix of the text from there
+    sort between that character and the rest of the text: a range on the vocabulary per
+    character, never a scan of it."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.listings_vocab"
+                 " USING fts5vocab(main, listings_fts, 'col')")
+    found: set[str] = set()
+    for start in range(len(text)):
+        rest = text[start:]
+        rows = conn.execute("SELECT DISTINCT term FROM temp.listings_vocab WHERE col = 'title'"
+                            " AND term >= ? AND term <= ?", (rest[0], rest))
+        found.update(row[0] for row in rows if rest.startswith(row[0]))
+    return sorted(found, key=len, reverse=True)
 
 
 def search(conn: sqlite3.Connection, words: Sequence[str], price_max_fen: int | None = None,

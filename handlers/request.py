@@ -16,11 +16,12 @@ from typing import Any
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding, understand
-from nlp.goods import (attribute_surfaces, category_terms, dried_forms, names_as_head,
-                       origin_label, also_sought, may_be, widened,
+from nlp.goods import (animal_meat, attribute_surfaces, category_terms, dried_forms,
+                       generics_of, known_goods, names_as_head, origin_label, also_sought,
+                       may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
                        said_alike_in, short_place, sound_twins, specialty_origin,
-                       written_alike_in)
+                       titled_as_said, written_alike_in)
 from nlp.lexicon import lexicon
 from nlp.shapes import meant_among
 
@@ -49,6 +50,8 @@ class Request:
     buyer_city: str | None = None      # where the buyer is or wants it sent; never a filter
     written: str | None = None         # the goods as written, when read as a typo (平果)
     place_named: bool = False          # the origin was written onto the goods (南安板鸭)
+    said: str | None = None            # the goods as written (鹤庆乾酒, 侗家酸鱼): what titles
+                                       # may show verbatim when every reading finds nothing
 
     @classmethod
     def from_understanding(cls, understanding: Understanding) -> Request:
@@ -62,12 +65,14 @@ class Request:
                    qualifiers=tuple(understanding.qualifiers),
                    buyer_city=slots.get("buyer_city"),
                    written=understanding.corrected or None,
-                   place_named="place_named" in understanding.flags, **text)
+                   place_named="place_named" in understanding.flags,
+                   said=understanding.said or None, **text)
 
     @classmethod
-    def noun(cls, word: str) -> Request:
-        """A noun said alone (菱角): goods only where titles have it as written."""
-        return cls(words=(word,), written=word)
+    def noun(cls, word: str, said: str | None = None) -> Request:
+        """A noun said alone (菱角): goods only where titles have it as written, or the
+        shelf the goods were exported under names it."""
+        return cls(words=(word,), written=word, said=said if said != word else None)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> Request | None:
@@ -138,14 +143,18 @@ class Request:
         generic alone (芒果) is told it is sold out, not offered another."""
         specialty = specialty_origin(self.product) if self.product else None
         if specialty is None and not (self.origin or self.qualifiers or self.words):
-            return self if self.product and widened(self.product) else None
+            return self if self.product and self._widened() else None
         product = specialty[0] if specialty else self.product
         return replace(self, product=product, origin=None, qualifiers=(), words=(),
-                       written=None)
+                       written=None, said=None)
 
     def wider(self) -> list[Request]:
         """This request for each generic product its product is a kind of."""
-        return [replace(self, product=generic) for generic in widened(self.product or "")]
+        return [replace(self, product=generic) for generic in self._widened()]
+
+    def _widened(self) -> list[str]:
+        product = self.product or ""
+        return widened(product) or animal_meat(product)
 
     def spec(self, exclude: tuple[int, ...] = (), cap: int = 30) -> SearchSpec:
         goods: list[Goods] = []
@@ -222,12 +231,16 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
     bound by every constraint); if the named listing or specialty is sold out, the same
     product from other sellers."""
     if request.written:
-        literal = _as_written(conn, request, exclude, cap)
+        literal = _as_written(conn, request, exclude, cap) or _shelved_as(conn, request,
+                                                                         exclude, cap)
         if literal:
             return literal
     found = listings.find(conn, request.spec(exclude, cap))
     if found or not request.browsable:
         return Retrieved(found, request)
+    said = _said_in_titles(conn, request, exclude, cap)
+    if said is not None:
+        return said
     named = _place_in_name(conn, request)
     if named is not None:
         return retrieve(conn, named, exclude, cap)
@@ -276,7 +289,25 @@ def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...
             if found:
                 return Retrieved(found, wider, sold_out=request.label())
         return Retrieved([], same, sold_out=request.label())
-    return Retrieved([], request)
+    return _kind_titled(conn, request, exclude, cap) or Retrieved([], request)
+
+
+def _kind_titled(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                 cap: int) -> Retrieved | None:
+    """青脆李, a kind of 李子 none is listed as: a 李子 whose title shows what sets the kind
+    apart (巫山 脆李 … 青脆), the name less its generic's head character."""
+    product = request.product or ""
+    if len(product) < 3 or specialty_origin(product):
+        return None  # a specialty names its place, and is offered as sold out or not at all
+    for generic in generics_of(product):
+        if product[-1] not in generic or product[-2] in generic:
+            continue  # 青脆 + 李 of 李子; not 五常大 + 米 of 大米
+        meant = replace(request, product=generic, written=None, said=None,
+                        qualifiers=(*request.qualifiers, product[:-1]))
+        found = listings.find(conn, meant.spec(exclude, cap))
+        if found:
+            return Retrieved(found, meant)
+    return None
 
 
 class _VersionedCache:
@@ -374,8 +405,39 @@ def _as_written(conn: sqlite3.Connection, request: Request, exclude: tuple[int, 
     written = request.written or ""
     literal = replace(request, product=None, words=(), written=None)
     spec = replace(literal.spec(exclude, cap), title_any=(written,))
-    titled = [c for c in listings.find(conn, spec) if names_as_head(c.title, (written,))]
+    titled = [c for c in listings.find(conn, spec) if titled_as_said(c.title, written)]
     return Retrieved(titled, replace(literal, words=(written,))) if titled else None
+
+
+def _shelved_as(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                cap: int) -> Retrieved | None:
+    """A noun alone that no title shows may name the shelf sellers exported the goods
+    under, their own statement of what the goods are (面包 for a 大列巴 under 糕点 > 面包,
+    馄饨 for 扁肉 under 馄饨水饺, 糕点), or the kind the goods are indexed as (金帅 for 金帅苹果)."""
+    written = request.written or ""
+    if request.product or request.category or request.words != (written,):
+        return None
+    literal = replace(request, words=(), written=None, said=None)
+    found = listings.find(conn, replace(literal.spec(exclude, cap), categories=(written,)))
+    return Retrieved(found, replace(literal, category=written)) if found else None
+
+
+def _said_in_titles(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...],
+                    cap: int) -> Retrieved | None:
+    """What every reading missed, titles show as the buyer wrote it: 鹤庆乾酒 (乾 reads as 干,
+    a 葡萄酒), 侗家酸鱼 where the title writes 侗家 酸鱼, 禾花鱼 as the 禾花鱼干 titled so, 列巴
+    as a 大列巴. Every constraint but the goods is kept."""
+    said = request.said or ""
+    if len(said) < 2 or said == request.written or known_goods(said):
+        return None  # a typo's word was looked for as written already; 糯米 was read right
+    pieces = [p for p in listings.title_terms_within(conn, said) if len(p) > 1]
+    if not pieces:
+        return None
+    literal = replace(request, product=None, category=None, words=(), qualifiers=(),
+                      written=None, said=None)
+    spec = replace(literal.spec(exclude, cap), title_any=(pieces[0],))
+    shown = [c for c in listings.find(conn, spec) if titled_as_said(c.title, said)]
+    return Retrieved(shown, replace(literal, words=(said,))) if shown else None
 
 
 def _place_in_name(conn: sqlite3.Connection, request: Request) -> Request | None:
@@ -469,6 +531,8 @@ def _title_word_meant(conn: sqlite3.Connection, request: Request, exclude: tuple
     read = (Request(words=(meant,)) if meant not in known
             else Request.from_understanding(readings[meant]))
     found = listings.find(conn, read.spec(exclude, cap)) if read.browsable else []
+    if not found and meant in known:  # the titles' word as written, however the lexicon
+        return _as_written(conn, Request.noun(meant), exclude, cap)  # reads it (扁肉, no 驴肉)
     return Retrieved(found, read) if found else None
 
 

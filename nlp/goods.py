@@ -501,8 +501,9 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
     lex = lexicon()
     imported = imported_categories(category, tags)
     title, description = simplified(title), simplified(description)  # 蒜薹 is read as 蒜苔
-    found = [g for g in (_run_goods(run, imported) for run in _runs(title)
-                         if not _names_an_extra(run)) if g]
+    runs = [run for run in _runs(title) if not _names_an_extra(run)]
+    found = [g for g in (_run_goods(run, imported) for run in runs if not _names_a_use(run))
+             if g] or [g for g in (_run_goods(run, imported) for run in runs) if g]
     meat = _meat(title)
     if found and not meat and not any(_fits_path(g.path, imported) for g in found):
         # A title read only as goods the listing's own category contradicts (凤县 大红袍 in
@@ -529,6 +530,10 @@ def goods_terms(title: str, category: str = "", tags: Sequence[str] = (),
         tied = [g.path for g in found if g.path and votes[g.path] == best]
         tied = [g.path for g in found if g.path in tied and not g.elided] or tied
         tied = [g.path for g in found if g.path in tied and g.product] or tied
+        # The goods the exported category names as a level (速食冻品 > 粽子) are what the
+        # listing is; the others are what it holds (咸蛋黄 in a 粽子 is no 鸭蛋).
+        shelved = _shelved_products(category)
+        tied = [g.path for g in found if g.path in tied and g.product in shelved] or tied
         agreeing = [p for p in tied if p.partition("/")[0] in imported]
         chosen = (agreeing or tied)[-1]
         found = [g for g in found if g.path == chosen or g.path is None]
@@ -559,6 +564,26 @@ def _names_an_extra(run: str) -> bool:
     with the goods, not the goods: 热干面 … 配芝麻酱 is noodles, 送开瓶器 no goods at all."""
     tokens = segment.words(run)
     return len(tokens) > 1 and tokens[0] in _extras()
+
+
+def _shelved_products(category: str) -> frozenset[str]:
+    """Products an exported category names as one of its levels (糕点 > 面包, 粽子)."""
+    lex = lexicon()
+    return frozenset(lex.products[level] for level in _LEVEL_BREAK.split(simplified(category))
+                     if level in lex.products)
+
+
+def _names_a_use(run: str) -> bool:
+    """A run that begins with a verb of use (`uses` in data/seller.json) says what the goods
+    are for, when another run names them: 大豆 … 打豆浆 发豆芽 is soybeans, no 豆芽."""
+    tokens = segment.words(run)
+    return len(tokens) > 1 and tokens[0] in _uses()
+
+
+@cache
+def _uses() -> frozenset[str]:
+    from nlp.lexicon import table
+    return frozenset(table("seller.json").get("uses", ()))
 
 
 @cache
@@ -603,6 +628,47 @@ def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
     return False
 
 
+def titled_as_said(title: str, said: str) -> bool:
+    """Whether a title is about the goods as a buyer wrote them, spaces aside: a run of it,
+    or two runs sellers spaced apart (侗家 酸鱼), ends with them, or with them dried (禾花鱼
+    in 禾花鱼干) or with what they name at the head (列巴 in 大列巴), or names them before a
+    product they are a kind of (金帅 in 金帅苹果), or their head is a product's last
+    character (薰衣草蜜 in 薰衣草蜂蜜)."""
+    chunks = title.split()
+    runs = [*chunks, *(a + b for a, b in zip(chunks, chunks[1:]))]
+    return any(names_as_head(run, (said, said + "干")) or _before_generic(run, said)
+               or _head_shortened(run, said) for run in runs)
+
+
+def _head_shortened(run: str, said: str) -> bool:
+    """薰衣草蜜 in 薰衣草蜂蜜: the modifier as written, then a product whose name ends in
+    the buyer's last character (蜜 for 蜂蜜): the product named by its head alone."""
+    modifier, head = said[:-1], said[-1]
+    at = run.find(modifier) if len(modifier) > 1 else -1
+    if at < 0:
+        return False
+    tail = run[at + len(modifier):]
+    return any(tail[:k] in lexicon().products and tail[:k].endswith(head)
+               for k in range(2, min(len(tail), 4) + 1))
+
+
+def _before_generic(run: str, said: str) -> bool:
+    """金帅 in 金帅苹果: a name the lexicon lacks written before the product it is a kind
+    of; goods before goods are an ingredient (糯米 in 糯米甜酒 is no 糯米)."""
+    lex = lexicon()
+    at = run.find(said)
+    if at < 0 or run[at + len(said):] not in lex.products:
+        return False
+    return not any(said[i:j] in lex.products for i in range(len(said))
+                   for j in range(i + 2, len(said) + 1))
+
+
+def known_goods(word: str) -> bool:
+    """A word the lexicon reads as goods whole (糯米, 水果): its reading is no misreading."""
+    lex = lexicon()
+    return word in lex.products or word in lex.categories
+
+
 def generics_of(product: str) -> list[str]:
     """The generic products a product is a kind of: 滩羊肉 → 羊肉, 蛇果 → 苹果, 椪柑 → 橘子."""
     lex = lexicon()
@@ -624,6 +690,16 @@ def widened(product: str) -> list[str]:
     if namesake is None or namesake == lex.products[product]:
         return []
     return [namesake] if lex.category_of.get(namesake) == path else []
+
+
+def animal_meat(product: str) -> list[str]:
+    """A cut named with its animal is that animal's meat (羊腿, 羊排 → 羊肉; 牛尾 → 牛肉): what
+    to offer when it is sold out."""
+    lex = lexicon()
+    meat = lex.meat.get(product[:1])
+    if meat is None or meat == product or not lex.category_of.get(product, "").startswith("肉类"):
+        return []
+    return [meat]
 
 
 def also_sought(product: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -6,6 +6,7 @@ The schema and examples are in nlp/README.md.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +46,9 @@ class Understanding:
     # The word as written when goods came from correcting a typo (平果 for 苹果): a catalogue
     # whose titles have it shows the buyer meant it.
     corrected: str = ""
+    # The goods as the buyer wrote them, request frame stripped (有金帅吗 → 金帅, 鹤庆乾酒
+    # with its 乾 unconverted): what titles may show verbatim when every reading finds nothing.
+    said: str = ""
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -368,12 +372,17 @@ def _names_the_buyers_place(words: list[str], position: int) -> bool:
     return _place_then_request(words, position)
 
 
+_HERE = ("这边", "这里", "这儿")  # 香港这边要米粉: where the buyer is
+
+
 def _place_then_request(words: list[str], position: int) -> bool:
-    """杭州收货, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery word or
-    by 的 and a request is where the buyer is; 武汉的热干面 (的 then goods) stays the origin."""
+    """杭州收货, 香港这边要…, 广州能买…吗, 南京地址, 武汉的，买…: a place followed by a delivery
+    word, by 这边 (not 这边的 and goods), or by 的 and a request is where the buyer is;
+    武汉的热干面 (的 then goods) stays the origin."""
     after = "".join(words[position + 1:position + 3])
-    if any(after.startswith(cue) for cue in _cues("place_after")):
-        return True
+    cue = next((c for c in _cues("place_after") if after.startswith(c)), None)
+    if cue is not None:  # 云南这边的普洱 (的 and goods after it) is the goods' side
+        return not (cue in _HERE and after[len(cue):].startswith("的"))
     rest = words[position + 1:position + 3]
     # 有 is left out (广州的有吗 asks for goods from 广州), and the request must name goods
     # after it (广州的要两斤 picks the 广州 ones).
@@ -942,6 +951,37 @@ _PARTICLES = re.compile(r"[\W_吗呢吧啊呀嘛]+")
 _ASKING = re.compile(r"^(有没有|有|还有)|(有没有|还有|有)$")
 
 
+_UNSAID = re.compile(r"[\s\W_]+")
+_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]{2,8}")
+
+
+def _unframed(text: str) -> str:
+    """A message less the request frame around it (有…吗, 找个…, 想买…, …有没有) and its
+    particles: what remains is what was asked for, if anything."""
+    for _ in range(2):  # 请问有 … 吗: a frame, then particles left before it
+        text = _PARTICLES.sub("", text)
+        before = next((c for c in _frames("frame_before") if text.startswith(c)), "")
+        after = next((c for c in _frames("frame_after") if text.endswith(c)), "")
+        if len(text) - len(before) - len(after) < 2:
+            break
+        text = text[len(before):len(text) - len(after)]
+    return _PARTICLES.sub("", text)
+
+
+@cache
+def _frames(name: str) -> tuple[str, ...]:
+    return tuple(sorted(_cues(name), key=len, reverse=True))  # the longest frame first
+
+
+def said_as_written(text: str) -> str:
+    """The goods as written, before normalising (鹤庆乾酒 keeps 乾, which reads as 干;
+    spaces go, as sellers put them where buyers do not): the unframed message when it is
+    2–8 Chinese characters and nothing else, else ''."""
+    raw = _UNSAID.sub("", unicodedata.normalize("NFKC", text[:40]).lower())
+    word = _unframed(raw)
+    return word if _CJK_ONLY.fullmatch(word) else ""
+
+
 def _names_goods_alone(found: _Found, norm: str) -> bool:
     """菱角, 藠头: a message that is one word the lexicons lack may ask for it as goods
     (你们是骗子吧 says more): it is `other` with the `noun` flag, shown as goods only when
@@ -957,6 +997,8 @@ def _names_goods_alone(found: _Found, norm: str) -> bool:
            for i in range(len(word)) for j in range(i + 2, len(word) + 1)):
         return False
     said = _ASKING.sub("", _PARTICLES.sub("", norm.replace("的", "")))
+    if said != word:  # 有金帅吗, 来点金帅: jieba wrote the frame onto the word (有金帅)
+        said, word = _unframed(norm.replace("的", "")), _unframed(word)
     return 2 <= len(word) <= 6 and said == word and bool(_CJK_RUN.fullmatch(word))
 
 
@@ -1047,6 +1089,9 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     _bind_attribute_characters(words, found, lex, nums.rest)
     _nonfood_head(words, found, lex)
     _purpose_apart(words, found)
+    present = found.gift or lex.attributes["送礼"] in found.attributes
+    if present and not found.product and found.category in _festivals():
+        found.category = None  # 中秋节送人: any present for it, not only what is eaten then
     if found.gift and not (found.product or found.attributes or found.nonfood) and (
             found.category is None or found.category in lex.virtual):
         # 送客户的: a present, nothing else named; 过年送亲戚: a season's goods (年货, a
@@ -1068,11 +1113,22 @@ def _understand(text: str, context: dict[str, Any]) -> Understanding:
     searching = intent in ("search", "refine")
     words = tuple(found.unknown) if searching else ()
     if intent == "other" and _names_goods_alone(found, norm):
-        flags, words = flags | {"noun"}, ("".join(found.unknown),)
+        flags, words = flags | {"noun"}, (_unframed("".join(found.unknown)),)
     has_goods = "product" in slots or "category" in slots
     qualifiers = tuple(found.qualifiers) if searching and has_goods else ()
     corrected = found.corrected if searching and slots.get("product") == found.product else ""
-    return Understanding(intent, slots, flags, words, qualifiers, corrected)
+    # Goods as written: a message of goods alone (amounts and prices say more).
+    plain = not (nums.prices or nums.quantities)
+    said = said_as_written(text) if plain and (searching or "noun" in flags) else ""
+    return Understanding(intent, slots, flags, words, qualifiers, corrected, said)
+
+
+@cache
+def _festivals() -> frozenset[str]:
+    return frozenset(lexicons.table("categories.json").get("festivals", ()))
+
+
+_NOT_CUES = ("standalone", "purpose", "frame_before", "frame_after")
 
 
 @cache
@@ -1080,7 +1136,7 @@ def _ignored_words() -> frozenset[str]:
     """Stopwords and intent cues are never product words."""
     table = lexicons.table("intents.json")
     cues = frozenset(cue for name, cues in table.items() if isinstance(cues, list)
-                     and name not in ("standalone", "purpose") for cue in cues)
+                     and name not in _NOT_CUES for cue in cues)
     return lexicons.words("stopwords.txt") | cues
 
 

@@ -814,3 +814,35 @@ def test_single_characters_jieba_left_before_a_head_are_one_name(text: str, prod
 
 def test_a_buyer_before_a_head_is_no_name() -> None:
     assert understand("我想吃兔").qualifiers == ()
+
+
+def test_an_unknown_word_in_a_request_frame_is_a_noun_as_written() -> None:
+    """有金冠吗, 请问有菱角吗, 来点X: the frame says no more than the word alone; the goods
+    as written keep what normalising changes (乾) and lose the spaces."""
+    for text, word in (("有金冠吗", "金冠"), ("请问有菱角吗", "菱角"), ("有藠头吗", "藠头")):
+        understood = understand(text)
+        assert "noun" in understood.flags and understood.words == (word,), text
+        assert understood.said == word
+    assert understand("有没有藠头").said == "藠头"  # a search by words, said as written
+    assert understand("鹤庆乾酒").said == "鹤庆乾酒"
+    assert understand("有没有 侗家 酸鱼").said == "侗家酸鱼"
+    assert understand("五十块以内的苹果").said == ""  # more than goods: no phrase
+    assert understand("你们是骗子吧").said == ""
+
+
+def test_a_place_then_here_is_the_buyers_place() -> None:
+    """香港这边要米粉, 我们上海这边有没有橙子: 这边 after a place says where the buyer is;
+    云南这边的普洱 (的 and goods after it) is where the goods are from."""
+    for text, city in (("香港这边要米粉", "香港特别行政区"), ("我们上海这边有没有橙子", "上海市"),
+                       ("成都这里能买到荔枝吗", "成都市")):
+        slots = understand(text).slots
+        assert slots.get("buyer_city") == city and "origin" not in slots, text
+    assert understand("云南这边的普洱").slots["origin"] == {"province": "云南省"}
+
+
+def test_tonics_are_known_by_their_trade_names() -> None:
+    """Round 14's audit of 滋补/药材: 林蛙油 sold as 雪蛤 or 哈士蟆油; 鹿茸片, 胖大海, 甘草;
+    a shape typo of a tonic now has a word to be corrected to (廿草 → 甘草)."""
+    for text, product in (("雪蛤", "林蛙油"), ("有哈士蟆油吗", "林蛙油"), ("雪蛤油", "林蛙油"),
+                          ("鹿茸片", "鹿茸"), ("胖大海", "胖大海"), ("廿草", "甘草")):
+        assert understand(text).slots.get("product") == product, text

@@ -407,13 +407,15 @@ LATER_SETS = [
     ("twelfth", 60, 250, 55, 0.99, 0.928, 0.99),
     # First run (index version 18, after round 11): hit@3 0.805, correct-none 0.983, one
     # violation (南澳岛 read as no place), fixed at once: an island is its county's;
-    # after round 12: 0.887 and 0.983; after round 13: 0.905 and 1.000.
-    ("thirteenth", 60, 250, 55, 0.90, 0.805, 0.99),
+    # after round 12: 0.887 and 0.983; after round 13: 0.905 and 1.000; after round 14:
+    # 0.918 and 1.000.
+    ("thirteenth", 60, 250, 55, 0.91, 0.805, 0.99),
     # First run (index version 19, after round 12): hit@3 0.905, correct-none 0.902;
-    # after round 13: 0.968 and 0.984.
-    ("fourteenth", 60, 250, 55, 0.96, 0.905, 0.98),
-    # First run (index version 20, after round 13): hit@3 0.872, correct-none 0.970.
-    ("fifteenth", 60, 300, 60, 0.87, 0.872, 0.96),
+    # after round 13: 0.968 and 0.984; after round 14: 0.973 and 0.984.
+    ("fourteenth", 60, 250, 55, 0.97, 0.905, 0.98),
+    # First run (index version 20, after round 13): hit@3 0.872, correct-none 0.970;
+    # after round 14: 0.948 and 0.985.
+    ("fifteenth", 60, 300, 60, 0.94, 0.872, 0.98),
 ]
 
 
@@ -957,3 +959,151 @@ def test_a_sold_out_dish_offers_other_goods_made_so(tmp_path: Path) -> None:
     found = {r.text: r.skus for r in _evaluated(tmp_path, "made_so", rows, [
         "冷吃兔", "自贡冷吃兔还有吗"])}
     assert found == {"冷吃兔": ["D-1"], "自贡冷吃兔还有吗": ["D-1"]}
+
+
+def test_goods_as_written_are_found_in_titles_when_every_reading_misses(tmp_path: Path) -> None:
+    """What the buyer typed, titles show: spaced apart by the seller (畲家 腌菜), with a
+    character the normaliser reads otherwise (乾 in 乾隆贡, read as 干), dried (梯田鱼 in
+    梯田鱼干), headed (列巴 of 大列巴), before its generic (金冠 in 金冠苹果) or its head a
+    product's last character (百里香蜜 in 百里香蜂蜜), and in a
+    request frame (有金冠吗, 来点梯田鱼). A word no title shows finds nothing."""
+    rows = [
+        {**_listing("A-1", "景宁 畲家 腌菜 500g 坛装", 9, "浙江省 丽水市 景宁畲族自治县", "景宁畲乡"),
+         "category": "熟食腊味 > 腌腊"},
+        {**_listing("B-1", "清河 乾隆贡 小米 2斤", 9, "河北省 邢台市 清河县", "清河米坊"),
+         "category": "粮油调味 > 米面 > 杂粮"},
+        {**_listing("C-1", "从江 梯田鱼干 500g 烟熏", 9, "贵州省 黔东南苗族侗族自治州 从江县",
+                    "从江鱼坊"), "category": "食品生鲜 > 水产 > 鱼干"},
+        {**_listing("D-1", "哈尔滨 大列巴 1kg 俄式", 9, "黑龙江省 哈尔滨市 道里区", "秋林面包"),
+         "category": "休闲零食 > 糕点 > 面包"},
+        {**_listing("E-1", "礼泉 金冠苹果 10斤 黄皮", 9, "陕西省 咸阳市 礼泉县", "礼泉果园"),
+         "category": "食品生鲜 > 水果 > 苹果"},
+        {**_listing("H-1", "伊犁 百里香蜂蜜 500g", 9, "新疆维吾尔自治区 伊犁哈萨克自治州 霍城县",
+                    "伊犁蜂场"), "category": "滋补保健 > 蜂蜜"},
+    ]
+    texts = ["畲家腌菜", "乾隆贡", "梯田鱼", "来点梯田鱼", "列巴", "金冠", "有金冠吗",
+             "百里香蜜", "畲家咸鱼", "隆贡", "苗家腌菜"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "said", rows, texts)}
+    assert results["畲家腌菜"] == ["A-1"] and results["乾隆贡"] == ["B-1"]
+    assert results["梯田鱼"] == results["来点梯田鱼"] == ["C-1"]
+    assert results["列巴"] == ["D-1"]
+    assert results["金冠"] == results["有金冠吗"] == ["E-1"]
+    assert results["百里香蜜"] == ["H-1"]
+    assert results["畲家咸鱼"] == results["隆贡"] == results["苗家腌菜"] == []
+
+
+def test_a_noun_alone_finds_the_shelf_sellers_exported_the_goods_under(tmp_path: Path) -> None:
+    """面包, 糕点, 馄饨, 水饺: words no title shows but a listing's exported category levels
+    do (the seller's own statement of what the goods are); words no shelf shows stay none."""
+    rows = [
+        {**_listing("D-1", "哈尔滨 大列巴 1kg 俄式", 9, "黑龙江省 哈尔滨市 道里区", "秋林面包"),
+         "category": "休闲零食 > 糕点 > 面包"},
+        {**_listing("F-1", "福州 肉燕 冷冻 50个", 9, "福建省 福州市 鼓楼区", "福州燕皮"),
+         "category": "速食冻品 > 馄饨水饺"},
+    ]
+    texts = ["面包", "糕点", "馄饨", "水饺", "有面包吗", "天气", "蛋糕"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "shelf", rows, texts)}
+    assert results["面包"] == results["糕点"] == results["有面包吗"] == ["D-1"]
+    assert results["馄饨"] == results["水饺"] == ["F-1"]
+    assert results["天气"] == results["蛋糕"] == []
+
+
+def test_a_festival_asks_for_the_foods_eaten_at_it(tmp_path: Path) -> None:
+    """端午 粽子, 中秋 月饼, 元宵节 汤圆, 腊八 the grains of 腊八粥: festivals are data
+    (categories.json), named by the day, its date or 吃的 after it."""
+    rows = [
+        {**_listing("Z-1", "嘉兴 鲜肉粽 10只 真空", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+        {**_listing("Y-1", "潮州 老婆饼 月饼 礼盒 8个", 9, "广东省 潮州市 湘桥区", "潮州饼家"),
+         "category": "休闲零食 > 糕点"},
+        {**_listing("T-1", "宁波 黑芝麻汤圆 500g", 9, "浙江省 宁波市 海曙区", "宁波汤团"),
+         "category": "速食冻品 > 汤圆"},
+        {**_listing("R-1", "赤小豆 红豆 2斤 新货", 9, "黑龙江省 哈尔滨市 宾县", "宾县杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+    ]
+    texts = ["端午节吃的", "过端午", "八月十五吃的", "中秋节", "元宵节", "腊八粥料", "重阳节"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "festivals", rows, texts)}
+    assert results["端午节吃的"] == results["过端午"] == ["Z-1"]
+    assert results["八月十五吃的"] == results["中秋节"] == ["Y-1"]
+    assert results["元宵节"] == ["T-1"] and results["腊八粥料"] == ["R-1"]
+    assert results["重阳节"] == []  # no 菊花茶 listed
+
+
+def test_a_title_run_of_a_use_is_what_the_goods_are_for(tmp_path: Path) -> None:
+    """大豆 … 打豆浆 发豆芽 is soybeans, not bean sprouts; 绿豆 … 发豆芽 mung beans; a title
+    whose only goods are after a verb of use still names them (烤红薯 stays a 红薯)."""
+    rows = [
+        {**_listing("S-1", "宾县 大豆 5斤 打豆浆 发豆芽", 9, "黑龙江省 哈尔滨市 宾县", "宾县杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+        {**_listing("G-1", "明光 绿豆 2斤 发豆芽 煮汤", 9, "安徽省 滁州市 明光市", "明光杂粮"),
+         "category": "粮油调味 > 杂粮 > 豆类"},
+        {**_listing("H-1", "连城 烤 红薯 5斤", 9, "福建省 龙岩市 连城县", "连城薯坊"),
+         "category": "食品生鲜 > 蔬菜 > 根茎"},
+    ]
+    texts = ["黄豆", "大豆", "绿豆", "豆芽", "红薯"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "uses", rows, texts)}
+    assert results["黄豆"] == results["大豆"] == ["S-1"] and results["绿豆"] == ["G-1"]
+    assert results["豆芽"] == [] and results["红薯"] == ["H-1"]
+
+
+def test_goods_a_title_holds_are_no_goods_of_their_own(tmp_path: Path) -> None:
+    """粽子 … 咸蛋黄 exported under 粽子 is a 粽子: 鸭蛋 finds none of it; the exported level
+    breaks the tie between goods the title names (月饼 … 蛋黄 under 月饼 too)."""
+    rows = [
+        {**_listing("Z-1", "嘉兴 粽子 鲜肉 咸蛋黄 6只", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+        {**_listing("Y-1", "广州 月饼 咸蛋黄 4个", 9, "广东省 广州市 荔湾区", "广州饼家"),
+         "category": "休闲零食 > 月饼"},
+    ]
+    texts = ["鸭蛋", "咸鸭蛋", "粽子", "月饼"]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "held", rows, texts)}
+    assert results["鸭蛋"] == results["咸鸭蛋"] == []
+    assert results["粽子"] == ["Z-1"] and results["月饼"] == ["Y-1"]
+
+
+def test_a_present_for_a_festival_is_any_present(tmp_path: Path) -> None:
+    """中秋节送人, 端午送礼: a present for the day, not only what is eaten then."""
+    rows = [
+        {**_listing("G-1", "马陆 巨峰葡萄 4斤 礼盒装", 9, "上海市 嘉定区", "马陆果园"),
+         "category": "生鲜>水果"},
+        {**_listing("Z-1", "嘉兴 鲜肉粽 10只 真空", 9, "浙江省 嘉兴市 南湖区", "嘉兴粽坊"),
+         "category": "速食冻品 > 粽子"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "presents", rows,
+                                                    ["中秋节送人", "端午送礼", "端午节吃的"])}
+    assert results["中秋节送人"] == results["端午送礼"] == ["G-1"]
+    assert results["端午节吃的"] == ["Z-1"]
+
+
+def test_a_sold_out_cut_named_with_its_animal_offers_that_animals_meat(tmp_path: Path) -> None:
+    """羊排 sold out: other 羊肉, told so; never beef."""
+    rows = [
+        {**_listing("L-1", "盐池 滩羊 羊排 3斤", 0, "宁夏回族自治区 吴忠市 盐池县", "盐池羊场"),
+         "category": "肉类-羊肉"},
+        {**_listing("L-2", "苏尼特 羊肉卷 2斤", 9, "内蒙古自治区 锡林郭勒盟 苏尼特右旗", "苏尼特牧场"),
+         "category": "肉类-羊肉"},
+        {**_listing("B-1", "蒙城 黄牛 牛腩 2斤", 9, "安徽省 亳州市 蒙城县", "蒙城牧场"),
+         "category": "肉类-牛肉"},
+    ]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "lamb", rows, ["羊排"])}
+    assert results["羊排"] == ["L-2"]
+
+
+def test_a_typo_of_a_title_word_the_lexicon_misreads_finds_the_word(tmp_path: Path) -> None:
+    """猪洪 is 猪红 mistyped; the lexicon reads 猪红 itself as a typo of 杨梅, but the title
+    shows 猪红, so that is what is meant."""
+    rows = [{**_listing("P-1", "顺德 猪红 500g 新鲜", 9, "广东省 佛山市 顺德区", "顺德肉档"),
+             "category": "肉类-猪肉"}]
+    results = {r.text: r.skus for r in _evaluated(tmp_path, "blood", rows, ["猪洪", "猪红"])}
+    assert results["猪洪"] == results["猪红"] == ["P-1"]
+
+
+def test_an_unlisted_kind_is_its_generic_titled_with_what_sets_it_apart(tmp_path: Path) -> None:
+    """冰糖橙 where no listing is indexed so: an orange titled 冰糖; none titled so is no
+    冰糖橙 (a plain 橙子 is not offered)."""
+    rows = [{**_listing("O-1", "麻阳 橙子 10斤 冰糖 甜", 9, "湖南省 怀化市 麻阳苗族自治县",
+                        "麻阳果园"), "category": "水果/柑橘"}]
+    plain = [{**_listing("O-2", "秭归 橙子 10斤 脐橙", 9, "湖北省 宜昌市 秭归县", "秭归果园"),
+              "category": "水果/柑橘"}]
+    assert _evaluated(tmp_path, "kind", rows, ["冰糖橙"])[0].skus == ["O-1"]
+    assert _evaluated(tmp_path, "plain", plain, ["冰糖橙"])[0].skus == []
