@@ -25,7 +25,7 @@ from nlp.goods import origin_label, short_place
 router = Router("buyer")
 
 FOUND = "为您找到这些好货："
-SOLD_OUT_FOUND = "「{named}」已经卖完了😔 这些是别家的{goods}："
+SOLD_OUT_FOUND = "「{named}」已经卖完了😔 这些是{whose}的{goods}："
 SOLD_OUT_NONE = ("「{named}」已经卖完了😔 暂时也没有别家的{goods}，已记下您的需求。\n"
                  "要到货提醒吗？有货了第一时间告诉您，回复「要」就行。")
 NONFOOD = ("我们这里只卖农产品和土特产，没有「{what}」这类东西哦。\n"
@@ -94,11 +94,18 @@ async def show(turn: Turn, request: Request, fresh: bool = True) -> Reply:
     # Later pages continue what was shown: the same product, when the named one sold out.
     _remember(turn, found.request, page, shown + [c.id for c in page])
     items = [offer_text(turn, n, offer) for n, offer in enumerate(page, 1)]
-    head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label())
+    head = (SOLD_OUT_FOUND.format(named=found.sold_out, goods=found.request.goods_label(),
+                                  whose=_offered_instead(request, found.request))
             if found.sold_out else FOUND)
     shown_now = tuple(c.id for c in page)
     return Reply(head, items=items, tail=FOUND_TAIL, intent="search", offers=shown_now,
                  views=shown_now)
+
+
+def _offered_instead(asked: Request, offered: Request) -> str:
+    """Whose goods a sold-out answer offers: a place the buyer named and the offers lack
+    is said, so no offer passes for the place's own."""
+    return "其他产地" if asked.origin and not offered.origin else "别家"
 
 
 async def _nothing(turn: Turn, request: Request) -> Reply:
