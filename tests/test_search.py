@@ -416,6 +416,8 @@ LATER_SETS = [
     # First run (index version 20, after round 13): hit@3 0.872, correct-none 0.970;
     # after round 14: 0.948 and 0.985.
     ("fifteenth", 60, 300, 60, 0.94, 0.872, 0.98),
+    # First run (index version 21, after round 14): hit@3 0.805, correct-none 0.931.
+    ("sixteenth", 60, 300, 60, 0.80, 0.805, 0.93),
 ]
 
 
@@ -427,9 +429,16 @@ def test_later_held_out_sets_keep_their_figures(tmp_path: Path, name: str, listi
     from handlers.search_eval import summary
 
     assert floor >= first_run - 0.01  # a guard is never set below the first run
-    figures = summary(_run_held_out(HELD_OUT / name, tmp_path, listings, queries, nothing))
+    results = _run_held_out(HELD_OUT / name, tmp_path, listings, queries, nothing)
+    figures = summary(results)
     assert figures["hit@3"] >= floor and figures["correct_none"] >= none_floor
-    assert figures["violating_queries"] == 0
+    assert [r.text for r in results if r.violations] == list(DISPUTED.get(name, ()))
+
+
+# Queries whose label contradicts the sold-out rule every earlier set agreed on (a place
+# the buyer named, its goods sold out: say so, offer the goods from other places); the
+# heldout README tells the disagreement. Listed, so that any other violation fails.
+DISPUTED = {"sixteenth": ("四川的大米",)}
 
 
 def _evaluated(tmp_path: Path, name: str, rows: list[dict], texts: list[str]) -> list:
