@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,10 @@ class Understanding:
     # The goods as the buyer wrote them, request frame stripped (有金帅吗 → 金帅, 鹤庆乾酒
     # with its 乾 unconverted): what titles may show verbatim when every reading finds nothing.
     said: str = ""
+    # What the clause before the last 的 says of the goods after it, when the goods are read
+    # from after it (凉拌菜用的油, 不加碘的盐, 现剥的海胆): titles, tags or descriptions
+    # showing it rank first; a negated one (不加碘) is a constraint.
+    described: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -1044,9 +1048,60 @@ def _whole_message(norm: str) -> str | None:
 def understand(text: str, context: dict[str, Any] | None = None) -> Understanding:
     """Never raises: anything unexpected is understood as 'other'."""
     try:
-        return _understand(text if isinstance(text, str) else "", context or {})
+        text = text if isinstance(text, str) else ""
+        return _head_final(text, _understand(text, context or {}), context or {})
     except Exception:  # a bad message must never take the conversation down
         return Understanding("other")
+
+
+# Words of a clause before 的 that say nothing of the goods: verbs of use, recipients.
+_CLAUSE_FILLER = frozenset({"用", "的", "喝", "吃", "给", "带", "回去", "用来", "拿来"})
+
+
+def _head_final(text: str, whole: Understanding, context: dict[str, Any]) -> Understanding:
+    """Chinese is head-final across 的: the goods word after the last 的 is what is asked
+    for (凉拌菜用的油 is oil, 淡干无盐的虾皮 is 虾皮, 不加碘的盐 salt); the clause before it
+    describes them. Read so when the whole message reads other goods or none, and the words
+    after 的 alone read as goods."""
+    norm = normalise(text[:MAX_CHARS])
+    if "的" not in norm or whole.intent not in ("search", "refine", "other"):
+        return whole
+    head, _, tail = norm.rpartition("的")
+    if not head.strip() or len(tail.strip()) < 1:
+        return whole
+    alone = _understand(tail, context)
+    goods = {k: alone.slots[k] for k in ("product", "category") if k in alone.slots}
+    noun = "noun" in alone.flags and alone.words != whole.words
+    if not noun and (alone.intent != "search" or not goods
+                     or set(alone.slots) - {"product", "category"}):
+        return whole
+    described = tuple(w for w in _negations_bound(segment.words(head))
+                      if len(w) >= 2 and w not in _CLAUSE_FILLER and _CJK_RUN.fullmatch(w))
+    if not noun and whole.intent == "search" and all(
+            whole.slots.get(k) == v for k, v in goods.items()):
+        # The same goods read either way (云南的苹果, 白心的火龙果): the whole reading
+        # stands; words of the clause it left unexplained (不 加碘) still describe them.
+        left = tuple(w for w in described if any(u in w for u in whole.words))
+        return replace(whole, described=left) if left else whole
+    if not described:
+        return whole
+    return Understanding(alone.intent, alone.slots, alone.flags, alone.words, alone.qualifiers,
+                         alone.corrected, alone.said, described)
+
+
+def _negations_bound(words: list[str]) -> list[str]:
+    """不 加碘 → 不加碘, 没有 添加剂 → 没有添加剂: a negation is part of what it negates, so
+    that the thing negated is never read as asked for."""
+    bound: list[str] = []
+    for word in words:
+        if bound and bound[-1] in _NEGATION_WORDS:
+            bound[-1] += word
+        else:
+            bound.append(word)
+    return bound
+
+
+_NEGATION_WORDS = frozenset({"不", "无", "未", "没", "没有", "不要", "不含", "免", "零"})
 
 
 def _understand(text: str, context: dict[str, Any]) -> Understanding:

@@ -846,3 +846,34 @@ def test_tonics_are_known_by_their_trade_names() -> None:
     for text, product in (("雪蛤", "林蛙油"), ("有哈士蟆油吗", "林蛙油"), ("雪蛤油", "林蛙油"),
                           ("鹿茸片", "鹿茸"), ("胖大海", "胖大海"), ("廿草", "甘草")):
         assert understand(text).slots.get("product") == product, text
+
+
+@pytest.mark.parametrize("text, goods, described", [
+    ("淡干无盐的虾皮", ("product", "虾皮"), ("淡干", "无盐")),   # the whole read 井盐
+    ("不加碘的盐", ("category", "盐"), ("不加碘",)),
+    ("没有添加剂的酱油", ("product", "酱油"), ("没有添加剂",)),
+    ("不辣的辣椒酱", ("product", "辣椒酱"), ("不辣",)),
+    ("现剥的海胆", ("product", "海胆"), ("现剥",)),
+    ("烤红薯用的红薯", ("product", "红薯"), ("烤红薯",)),
+    ("卤牛肉用的腱子肉", ("category", "肉类"), ("牛肉",)),       # any animal's 腱子, beef first
+])
+def test_the_goods_after_the_last_de_are_asked_for_the_clause_describes_them(
+        text: str, goods: tuple, described: tuple) -> None:
+    """Head-final across 的: what the clause before it says describes the goods after it,
+    a negation kept with what it negates (不 加碘 is no 加碘)."""
+    result = understand(text)
+    assert result.intent == "search" and result.slots.get(goods[0]) == goods[1]
+    assert result.described == described
+
+
+@pytest.mark.parametrize("text", ["云南的苹果", "四川的大米", "送妈妈的茶叶", "有机的大米"])
+def test_goods_read_the_same_either_side_of_de_keep_the_whole_reading(text: str) -> None:
+    assert understand(text).described == ()
+
+
+def test_negated_wordings_say_the_same_absence_and_never_the_thing() -> None:
+    from nlp.goods import negated_wordings
+    iodine = negated_wordings("不加碘")
+    assert {"未加碘", "无碘", "不含碘"} <= set(iodine) and "加碘" not in iodine
+    assert "零添加" in negated_wordings("没有添加") and "无糖" in negated_wordings("不含糖")
+    assert negated_wordings("加碘") == () and negated_wordings("非常") == ()
