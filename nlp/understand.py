@@ -1064,14 +1064,15 @@ def _head_final(text: str, whole: Understanding, context: dict[str, Any]) -> Und
     describes them. Read so when the whole message reads other goods or none, and the words
     after 的 alone read as goods."""
     norm = normalise(text[:MAX_CHARS])
-    if "的" not in norm or whole.intent not in ("search", "refine", "other"):
+    if ("的" not in norm or whole.intent not in ("search", "refine", "other")
+            or whole.slots.get("nonfood")):  # 石榴花图案的围巾: a thing we do not sell
         return whole
     head, _, tail = norm.rpartition("的")
     if not head.strip() or len(tail.strip()) < 1:
         return whole
     alone = _understand(tail, context)
     goods = {k: alone.slots[k] for k in ("product", "category") if k in alone.slots}
-    noun = "noun" in alone.flags and alone.words != whole.words
+    noun = "noun" in alone.flags and "noun" not in whole.flags
     if not noun and (alone.intent != "search" or not goods
                      or set(alone.slots) - {"product", "category"}):
         return whole
