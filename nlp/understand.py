@@ -367,11 +367,14 @@ def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
 
 
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
-    """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
+    """我在上海, 寄到广州, 人在成都, 收货地址在南京, 在北京…: the buyer's place, not the goods'
+    origin."""
     before = "".join(words[max(0, position - 3):position])
     if any(before.endswith(cue) for cue in _cues("place")):
         return True
     if position > 0 and words[position - 1] in _cues("place_verb"):  # 发北京的羊排
+        return True
+    if position == 1 and words[0] == "在":  # 在北京，想买鸭子: a message opened by where one is
         return True
     return _place_then_request(words, position)
 
@@ -1084,10 +1087,11 @@ def _head_final(text: str, whole: Understanding, context: dict[str, Any]) -> Und
         # stands; words of the clause it left unexplained (不 加碘) still describe them.
         left = tuple(w for w in described if any(u in w for u in whole.words))
         return replace(whole, described=left) if left else whole
-    if not described:
+    extra = {k: v for k, v in whole.slots.items() if k not in ("product", "category")}
+    if not described or noun and extra:  # 东北的黄皮: a place and a noun; the place stands
         return whole
-    return Understanding(alone.intent, alone.slots, alone.flags, alone.words, alone.qualifiers,
-                         alone.corrected, alone.said, described)
+    return Understanding(alone.intent, {**extra, **alone.slots}, alone.flags, alone.words,
+                         alone.qualifiers, alone.corrected, alone.said, described)
 
 
 def _negations_bound(words: list[str]) -> list[str]:
