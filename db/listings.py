@@ -38,7 +38,7 @@ class Offer:
     photo: str | None = None  # /media/NAME on our own host, when the seller sent one
 
 
-INDEX_VERSION = 21  # bump when what goes into listings_fts changes; stale rows re-index
+INDEX_VERSION = 22  # bump when what goes into listings_fts changes; stale rows re-index
 PARALLEL_MIN_ROWS = 20_000  # below this, worker processes cost more than they save
 _CHUNK = 2_000
 
@@ -208,7 +208,7 @@ class SearchSpec:
     title_words: tuple[tuple[str, ...], ...] = ()  # each: one of its wordings in the title
                                                # (白心 in 白心火龙果; 腱子 as 牛腱)
     title_any: tuple[str, ...] = ()            # any of these in the title (title-text fallback)
-    described_words: tuple[tuple[str, ...], ...] = ()  # as title_words, in the title or the
+    described_words: tuple[tuple[str, ...], ...] = ()  # as title_words, in the title, tags or
                                                # description (又名膨风茶: a listing's other name)
     title_unless: tuple[str, ...] = ()         # ... unless the goods column already has one of these
     origin: tuple[str, ...] = ()               # any of these place names
@@ -283,7 +283,7 @@ def match_expression(spec: SearchSpec) -> str:
         clauses.append(fts_query(spec.words))
     clauses.extend("title : (" + " OR ".join(_word(w) for w in wordings) + ")"
                    for wordings in spec.title_words if wordings)
-    clauses.extend("{title description} : (" + " OR ".join(_word(w) for w in wordings) + ")"
+    clauses.extend("{title tags description} : (" + " OR ".join(_word(w) for w in wordings) + ")"
                    for wordings in spec.described_words if wordings)
     if not clauses and spec.attributes:  # 送礼的, 有机的: any goods with that attribute
         clauses.append("{title tags description} : " + _any(spec.attributes[0]))
@@ -351,6 +351,23 @@ def indexed_goods(conn: sqlite3.Connection, listing_ids: Sequence[int]) -> list[
     rows = conn.execute(f"SELECT category FROM listings_fts WHERE rowid IN ({marks})",
                         tuple(listing_ids)) if listing_ids else []
     return list(dict.fromkeys(term for row in rows for term in row[0].split()))
+
+
+def described_count(conn: sqlite3.Connection, listing_ids: Sequence[int],
+                    described: Sequence[Sequence[str]]) -> dict[int, int]:
+    """For each listing, how many of the described things (each: any of its wordings) its
+    title, tags or description show as written."""
+    if not listing_ids or not described:
+        return {}
+    text = "(title || ' ' || tags || ' ' || description)"
+    counts, params = [], []
+    for wordings in described:
+        counts.append("(" + " OR ".join(f"instr({text}, ?) > 0" for _ in wordings) + ")")
+        params.extend(wordings)
+    marks = ",".join("?" for _ in listing_ids)
+    rows = conn.execute(f"SELECT id, {' + '.join(counts)} FROM listings WHERE id IN ({marks})",
+                        (*params, *listing_ids))
+    return {row[0]: row[1] for row in rows}
 
 
 def title_words_like(conn: sqlite3.Connection, patterns: Sequence[str],

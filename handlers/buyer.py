@@ -182,8 +182,8 @@ async def search(turn: Turn) -> Reply:
 @router.on(lambda turn: intent_is("other")(turn) and "noun" in turn.understanding.flags)
 async def noun_alone(turn: Turn) -> Reply:
     """菱角: a noun alone that the lexicons lack is goods when sellers' titles have it."""
-    request = Request.noun(turn.understanding.words[0],
-                           turn.understanding.said)
+    request = Request.noun(turn.understanding.words[0], turn.understanding.said,
+                           turn.understanding.described)
     found = await turn.services.db.run(retrieve_cached, request)
     if not found.candidates or found.request.written:
         return Reply(OTHER, intent="other")

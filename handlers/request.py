@@ -20,7 +20,7 @@ from nlp.goods import (animal_meat, attribute_surfaces, category_terms, dried_fo
                        generics_of, known_goods, names_as_head, origin_label, also_sought,
                        may_be, widened,
                        product_surfaces, qualifier_wordings, region_names, search_parts,
-                       said_alike_in, short_place, sound_twins, specialty_origin,
+                       said_alike_in, short_place, absent_thing, described_wordings, negated_wordings, sound_twins, specialty_origin,
                        titled_as_said, written_alike_in)
 from nlp.lexicon import lexicon
 from nlp.shapes import meant_among
@@ -52,6 +52,8 @@ class Request:
     place_named: bool = False          # the origin was written onto the goods (南安板鸭)
     said: str | None = None            # the goods as written (鹤庆乾酒, 侗家酸鱼): what titles
                                        # may show verbatim when every reading finds nothing
+    described: tuple[str, ...] = ()    # what a clause before 的 says of the goods (凉拌菜,
+                                       # 不加碘): listings showing it first; negated, a must
 
     @classmethod
     def from_understanding(cls, understanding: Understanding) -> Request:
@@ -66,20 +68,23 @@ class Request:
                    buyer_city=slots.get("buyer_city"),
                    written=understanding.corrected or None,
                    place_named="place_named" in understanding.flags,
-                   said=understanding.said or None, **text)
+                   said=understanding.said or None,
+                   described=tuple(understanding.described), **text)
 
     @classmethod
-    def noun(cls, word: str, said: str | None = None) -> Request:
+    def noun(cls, word: str, said: str | None = None,
+             described: tuple[str, ...] = ()) -> Request:
         """A noun said alone (菱角): goods only where titles have it as written, or the
         shelf the goods were exported under names it."""
-        return cls(words=(word,), written=word, said=said if said != word else None)
+        return cls(words=(word,), written=word, said=said if said != word else None,
+                   described=described)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> Request | None:
         if not data:
             return None
         data = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
-        for name in ("words", "attributes", "qualifiers"):
+        for name in ("words", "attributes", "qualifiers", "described"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -227,6 +232,33 @@ class Retrieved:
 
 def retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = (),
              cap: int = 30) -> Retrieved:
+    """The goods found for a request (_retrieve), those its described clause fits first."""
+    found = _retrieve(conn, request, exclude, cap)
+    if request.described and found.candidates:
+        found.candidates = _described_first(conn, request.described, found.candidates)
+    return found
+
+
+def _described_first(conn: sqlite3.Connection, described: tuple[str, ...],
+                     candidates: list[Candidate]) -> list[Candidate]:
+    """凉拌菜用的油, 现剥的海胆, 不加碘的盐: the listings whose text shows most of what the
+    clause says (a purpose, a way of making, an absence) when any does, else all of them;
+    a listing saying what the buyer said is absent (加碘, with no 未加碘) is never offered."""
+    negated = [(word, n) for word in described for n in [negated_wordings(word)] if n]
+    wordings = [described_wordings(word) for word in described if not negated_wordings(word)]
+    wordings += [n for _, n in negated]
+    for word, absent in negated:
+        thing = (absent_thing(word),)
+        ids = [c.id for c in candidates]
+        says, denies = (listings.described_count(conn, ids, [w]) for w in (thing, absent))
+        candidates = [c for c in candidates if not says.get(c.id) or denies.get(c.id)]
+    counts = listings.described_count(conn, [c.id for c in candidates], wordings)
+    best = max(counts.values(), default=0)
+    return [c for c in candidates if counts.get(c.id) == best] if best else candidates
+
+
+def _retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ...] = (),
+              cap: int = 30) -> Retrieved:
     """The goods index first; if it finds nothing, titles that are about the product (still
     bound by every constraint); if the named listing or specialty is sold out, the same
     product from other sellers."""

@@ -35,7 +35,7 @@ def offers(conn: sqlite3.Connection, text: str, weights: ranking.Weights,
            now: float) -> tuple[Request | None, list[listings.Candidate]]:
     understood = understand(text)
     if "noun" in understood.flags:  # a noun alone: goods only where titles have it
-        request = Request.noun(understood.words[0], understood.said)
+        request = Request.noun(understood.words[0], understood.said, understood.described)
     elif understood.intent not in SEARCHING or understood.slots.get("nonfood"):
         return None, []
     else:

@@ -925,3 +925,39 @@ def short_place(name: str) -> str:
 def origin_label(origin: dict[str, Any]) -> str:
     """A short name for replies: 云南, 赣州, 寻乌."""
     return "、".join(short_place(name) for name in region_names(origin)[:3])
+
+
+# Ways a Chinese phrase says a thing is absent (不加碘, 未加碘, 无碘, 无添加, 零添加).
+_NEGATIONS = ("不", "无", "未", "没", "零", "非", "免")
+_LONG_NEGATIONS = ("没有", "不要", "不含")
+_NEGATED_VERBS = ("添加", "加", "含", "放", "带")
+
+
+def negated_wordings(phrase: str) -> tuple[str, ...]:
+    """The wordings of a phrase that says something is absent, any negation for any other
+    (不加碘: 未加碘, 无碘 …); () for a phrase that negates nothing. 加碘 alone is none of
+    them, so a listing saying 加碘 never holds 不加碘."""
+    negation = next((n for n in (*_LONG_NEGATIONS, *_NEGATIONS) if phrase.startswith(n)), None)
+    thing = phrase[len(negation):] if negation else ""
+    if not thing or negation == "非" and len(thing) < 2:
+        return ()
+    verb = next((v for v in _NEGATED_VERBS if thing.startswith(v) and len(thing) > len(v)), "")
+    bare = thing[len(verb):]
+    forms = {n + thing for n in _NEGATIONS} | ({n + bare for n in ("无", "不含", "零")}
+                                                if verb else set())
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+def absent_thing(phrase: str) -> str:
+    """What a negated phrase says is absent, as a listing would say it is there (不加碘:
+    加碘; 没有添加剂: 添加剂)."""
+    negation = next((n for n in (*_LONG_NEGATIONS, *_NEGATIONS) if phrase.startswith(n)), "")
+    return phrase[len(negation):]
+
+
+def described_wordings(phrase: str) -> tuple[str, ...]:
+    """A describing word as listings may show it: whole, or its two-character parts
+    (凉拌菜: 凉拌), 现 and 鲜 being one (现剥, 鲜剥)."""
+    forms = [phrase, *(p for p in search_parts(phrase) if len(p) >= 2)]
+    forms += [f.replace("现", "鲜") for f in forms if "现" in f]
+    return tuple(dict.fromkeys(forms))

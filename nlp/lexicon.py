@@ -489,6 +489,14 @@ def _build_surfaces_and_pinyin(lex: Lexicon) -> None:
             for sound in readings(surface):
                 if sound not in lex.pinyin:
                     lex.pinyin[sound], lex.pinyin_surface[sound] = canonical, surface
+    # A cut that is a product is said by any of its wordings (zhujiao is 猪脚, a 猪蹄).
+    for wording, cuts in sorted(lex.cuts.items()):
+        products = {cut.product for cut in cuts}
+        if 2 <= len(wording) <= 5 and len(products) == 1 and None not in products:
+            for sound in readings(wording):
+                if sound not in lex.pinyin:
+                    lex.pinyin[sound] = lex.products.get(cuts[0].product, cuts[0].product)
+                    lex.pinyin_surface[sound] = wording
     for word in sorted(lex.categories):
         if 2 <= len(word) <= 4 and word not in lex.products:
             for sound in readings(word):

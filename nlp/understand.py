@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,10 @@ class Understanding:
     # The goods as the buyer wrote them, request frame stripped (有金帅吗 → 金帅, 鹤庆乾酒
     # with its 乾 unconverted): what titles may show verbatim when every reading finds nothing.
     said: str = ""
+    # What the clause before the last 的 says of the goods after it, when the goods are read
+    # from after it (凉拌菜用的油, 不加碘的盐, 现剥的海胆): titles, tags or descriptions
+    # showing it rank first; a negated one (不加碘) is a constraint.
+    described: tuple[str, ...] = ()
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -363,11 +367,14 @@ def _place_before_goods(words: list[str], found: _Found, lex: Lexicon) -> bool:
 
 
 def _names_the_buyers_place(words: list[str], position: int) -> bool:
-    """我在上海, 寄到广州, 人在成都, 收货地址在南京: the buyer's place, not the goods' origin."""
+    """我在上海, 寄到广州, 人在成都, 收货地址在南京, 在北京…: the buyer's place, not the goods'
+    origin."""
     before = "".join(words[max(0, position - 3):position])
     if any(before.endswith(cue) for cue in _cues("place")):
         return True
     if position > 0 and words[position - 1] in _cues("place_verb"):  # 发北京的羊排
+        return True
+    if position == 1 and words[0] == "在":  # 在北京，想买鸭子: a message opened by where one is
         return True
     return _place_then_request(words, position)
 
@@ -1044,9 +1051,62 @@ def _whole_message(norm: str) -> str | None:
 def understand(text: str, context: dict[str, Any] | None = None) -> Understanding:
     """Never raises: anything unexpected is understood as 'other'."""
     try:
-        return _understand(text if isinstance(text, str) else "", context or {})
+        text = text if isinstance(text, str) else ""
+        return _head_final(text, _understand(text, context or {}), context or {})
     except Exception:  # a bad message must never take the conversation down
         return Understanding("other")
+
+
+# Words of a clause before 的 that say nothing of the goods: verbs of use, recipients.
+_CLAUSE_FILLER = frozenset({"用", "的", "喝", "吃", "给", "带", "回去", "用来", "拿来"})
+
+
+def _head_final(text: str, whole: Understanding, context: dict[str, Any]) -> Understanding:
+    """Chinese is head-final across 的: the goods word after the last 的 is what is asked
+    for (凉拌菜用的油 is oil, 淡干无盐的虾皮 is 虾皮, 不加碘的盐 salt); the clause before it
+    describes them. Read so when the whole message reads other goods or none, and the words
+    after 的 alone read as goods."""
+    norm = normalise(text[:MAX_CHARS])
+    if ("的" not in norm or whole.intent not in ("search", "refine", "other")
+            or whole.slots.get("nonfood")):  # 石榴花图案的围巾: a thing we do not sell
+        return whole
+    head, _, tail = norm.rpartition("的")
+    if not head.strip() or len(tail.strip()) < 1:
+        return whole
+    alone = _understand(tail, context)
+    goods = {k: alone.slots[k] for k in ("product", "category") if k in alone.slots}
+    noun = "noun" in alone.flags and "noun" not in whole.flags
+    if not noun and (alone.intent != "search" or not goods
+                     or set(alone.slots) - {"product", "category"}):
+        return whole
+    described = tuple(w for w in _negations_bound(segment.words(head))
+                      if len(w) >= 2 and w not in _CLAUSE_FILLER and _CJK_RUN.fullmatch(w))
+    if not noun and whole.intent == "search" and all(
+            whole.slots.get(k) == v for k, v in goods.items()):
+        # The same goods read either way (云南的苹果, 白心的火龙果): the whole reading
+        # stands; words of the clause it left unexplained (不 加碘) still describe them.
+        left = tuple(w for w in described if any(u in w for u in whole.words))
+        return replace(whole, described=left) if left else whole
+    extra = {k: v for k, v in whole.slots.items() if k not in ("product", "category")}
+    if not described or noun and extra:  # 东北的黄皮: a place and a noun; the place stands
+        return whole
+    return Understanding(alone.intent, {**extra, **alone.slots}, alone.flags, alone.words,
+                         alone.qualifiers, alone.corrected, alone.said, described)
+
+
+def _negations_bound(words: list[str]) -> list[str]:
+    """不 加碘 → 不加碘, 没有 添加剂 → 没有添加剂: a negation is part of what it negates, so
+    that the thing negated is never read as asked for."""
+    bound: list[str] = []
+    for word in words:
+        if bound and bound[-1] in _NEGATION_WORDS:
+            bound[-1] += word
+        else:
+            bound.append(word)
+    return bound
+
+
+_NEGATION_WORDS = frozenset({"不", "无", "未", "没", "没有", "不要", "不含", "免", "零"})
 
 
 def _understand(text: str, context: dict[str, Any]) -> Understanding:

@@ -846,3 +846,67 @@ def test_tonics_are_known_by_their_trade_names() -> None:
     for text, product in (("雪蛤", "林蛙油"), ("有哈士蟆油吗", "林蛙油"), ("雪蛤油", "林蛙油"),
                           ("鹿茸片", "鹿茸"), ("胖大海", "胖大海"), ("廿草", "甘草")):
         assert understand(text).slots.get("product") == product, text
+
+
+@pytest.mark.parametrize("text, goods, described", [
+    ("淡干无盐的虾皮", ("product", "虾皮"), ("淡干", "无盐")),   # the whole read 井盐
+    ("不加碘的盐", ("category", "盐"), ("不加碘",)),
+    ("没有添加剂的酱油", ("product", "酱油"), ("没有添加剂",)),
+    ("不辣的辣椒酱", ("product", "辣椒酱"), ("不辣",)),
+    ("现剥的海胆", ("product", "海胆"), ("现剥",)),
+    ("烤红薯用的红薯", ("product", "红薯"), ("烤红薯",)),
+    ("卤牛肉用的腱子肉", ("category", "肉类"), ("牛肉",)),       # any animal's 腱子, beef first
+])
+def test_the_goods_after_the_last_de_are_asked_for_the_clause_describes_them(
+        text: str, goods: tuple, described: tuple) -> None:
+    """Head-final across 的: what the clause before it says describes the goods after it,
+    a negation kept with what it negates (不 加碘 is no 加碘)."""
+    result = understand(text)
+    assert result.intent == "search" and result.slots.get(goods[0]) == goods[1]
+    assert result.described == described
+
+
+@pytest.mark.parametrize("text", ["云南的苹果", "四川的大米", "送妈妈的茶叶", "有机的大米"])
+def test_goods_read_the_same_either_side_of_de_keep_the_whole_reading(text: str) -> None:
+    assert understand(text).described == ()
+
+
+def test_negated_wordings_say_the_same_absence_and_never_the_thing() -> None:
+    from nlp.goods import negated_wordings
+    iodine = negated_wordings("不加碘")
+    assert {"未加碘", "无碘", "不含碘"} <= set(iodine) and "加碘" not in iodine
+    assert "零添加" in negated_wordings("没有添加") and "无糖" in negated_wordings("不含糖")
+    assert negated_wordings("加碘") == () and negated_wordings("非常") == ()
+
+
+@pytest.mark.parametrize("text, product", [
+    ("鸡屎果", "番石榴"), ("拔子", "番石榴"), ("醋柳", "沙棘"), ("酸刺", "沙棘"),
+    ("酒酿", "米酒"), ("糯米酒", "米酒"), ("laozao", "米酒"), ("zanba", "糌粑"),
+    ("ersi", "饵丝"), ("饵块", "饵块"), ("奶豆腐", "奶豆腐"), ("奶干", "奶干"),
+    ("sea urchin", "海胆"), ("scallops", "扇贝"), ("dried shrimp", "虾皮"),
+    ("雪菊", "雪菊"), ("血菊", "雪菊"),
+])
+def test_local_and_trade_names_of_whole_families_are_read(text: str, product: str) -> None:
+    """Families audited (guava's and sea-buckthorn's names, rice wine, rice noodles,
+    Mongolian dairy, flower teas, sea foods in English), their pinyin read as well."""
+    assert understand(text).slots.get("product") == product
+
+
+@pytest.mark.parametrize("text, product", [
+    ("zhujiao", "猪蹄"), ("猪脚", "猪蹄"), ("xileng", "牛排"), ("牛外脊", "牛排"),
+])
+def test_a_cut_that_is_a_product_is_heard_by_each_wording(text: str, product: str) -> None:
+    assert understand(text).slots.get("product") == product
+
+
+@pytest.mark.parametrize("text", ["牛排刀叉套装", "竹笋图案地毯", "西瓜图案桌旗", "苹果刀叉",
+                                  "草莓浴巾"])
+def test_tableware_rugs_and_home_textiles_are_things_we_do_not_sell(text: str) -> None:
+    assert understand(text).slots.get("nonfood")
+
+
+@pytest.mark.parametrize("text, city", [("在北京 想买鸭子", "北京市"),
+                                        ("在成都，有没有腊肉", "成都市")])
+def test_a_message_opened_by_where_one_is_names_the_buyers_place(text: str, city: str) -> None:
+    result = understand(text)
+    assert result.slots.get("buyer_city") == city and "origin" not in result.slots
