@@ -8,7 +8,7 @@ import sqlite3
 import time
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from collections import Counter, deque
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache

@@ -24,7 +24,7 @@ _DEPTH = {"province": 0, "area": 1, "city": 2, "county": 3}
 # How a weight unit reads in a listing: kg is 公斤 to a farmer.
 _UNIT_NAMES = {"kg": "公斤", "g": "克", "千克": "公斤", "l": "升", "ml": "毫升"}
 _BARE_NUMBER = re.compile(r"(?<![\d.])\d{1,9}(?:\.\d{1,3})?(?![\d.])")
-_INDEX = re.compile(rf"(?:第\s*)?(?P<n>\d{{1,3}}|[一二三四五六七八九十两]{{1,3}})\s*号")
+_INDEX = re.compile(r"(?:第\s*)?(?P<n>\d{1,3}|[一二三四五六七八九十两]{1,3})\s*号")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _DIGITS = re.compile(r"[\d\s\-]{5,}")
 _CLAIM = re.compile(r"^(?P<cue>认领|领取|绑定)\s*(?:码)?\s*[:：]?\s*(?P<code>[a-z0-9]{4,12})$")
