@@ -462,7 +462,7 @@ def _said_in_titles(conn: sqlite3.Connection, request: Request, exclude: tuple[i
     said = request.said or ""
     if len(said) < 2 or said == request.written or known_goods(said):
         return None  # a typo's word was looked for as written already; 糯米 was read right
-    pieces = [p for p in listings.title_terms_within(conn, said) if len(p) > 1]
+    pieces = listings.title_terms_within(conn, said)
     if not pieces:
         return None
     literal = replace(request, product=None, category=None, words=(), qualifiers=(),

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from nlp import segment
@@ -615,11 +615,18 @@ def _runs(title: str) -> list[str]:
     return runs
 
 
+@lru_cache(maxsize=65_536)
+def _run_words(run: str) -> tuple[str, ...]:
+    # Titles come back in query after query; segmenting each again cost most of a
+    # fallback search's time.
+    return tuple(segment.words(run))
+
+
 def names_as_head(title: str, surfaces: Sequence[str]) -> bool:
     """Whether a title is about one of these names, not merely mentions it: 德宏古法红糖 is
     红糖, but 糯米甜酒 is no 糯米 and 潮汕牛肉丸 no 牛肉 (the head comes last)."""
     for run in _CJK_RUN.findall(title):
-        tokens = segment.words(run)
+        tokens = list(_run_words(run))
         while len(tokens) > 1 and _is_noise(tokens[-1]):
             tokens.pop()
         body = "".join(tokens)
@@ -635,6 +642,9 @@ def titled_as_said(title: str, said: str) -> bool:
     product they are a kind of (金帅 in 金帅苹果), or their head is a product's last
     character (薰衣草蜜 in 薰衣草蜂蜜)."""
     chunks = title.split()
+    # Every way below needs the words as said, or all but their head, in a run.
+    if (said[:-1] if len(said) > 2 else said) not in "".join(chunks):
+        return False
     runs = [*chunks, *(a + b for a, b in zip(chunks, chunks[1:]))]
     return any(names_as_head(run, (said, said + "干")) or _before_generic(run, said)
                or _head_shortened(run, said) for run in runs)
