@@ -16,12 +16,12 @@ from typing import Any
 from db import listings
 from db.listings import Candidate, Goods, SearchSpec
 from nlp import Understanding, understand
-from nlp.goods import (animal_meat, attribute_surfaces, category_terms, dried_forms,
-                       generics_of, known_goods, names_as_head, origin_label, also_sought,
-                       may_be, widened,
-                       product_surfaces, qualifier_wordings, region_names, search_parts,
-                       said_alike_in, short_place, absent_thing, described_wordings, negated_wordings, sound_twins, specialty_origin,
-                       titled_as_said, written_alike_in)
+from nlp.goods import (absent_thing, also_sought, animal_meat, attribute_surfaces,
+                       category_terms, described_wordings, dried_forms, generics_of,
+                       known_goods, may_be, names_as_head, negated_wordings, origin_label,
+                       product_surfaces, qualifier_wordings, region_names, said_alike_in,
+                       search_parts, short_place, sound_twins, specialty_origin,
+                       titled_as_said, widened, written_alike_in)
 from nlp.lexicon import lexicon
 from nlp.shapes import meant_among
 
@@ -244,14 +244,15 @@ def _described_first(conn: sqlite3.Connection, described: tuple[str, ...],
     """凉拌菜用的油, 现剥的海胆, 不加碘的盐: the listings whose text shows most of what the
     clause says (a purpose, a way of making, an absence) when any does, else all of them;
     a listing saying what the buyer said is absent (加碘, with no 未加碘) is never offered."""
-    negated = [(word, n) for word in described for n in [negated_wordings(word)] if n]
-    wordings = [described_wordings(word) for word in described if not negated_wordings(word)]
-    wordings += [n for _, n in negated]
-    for word, absent in negated:
-        thing = (absent_thing(word),)
+    negated = {word: negated_wordings(word) for word in described}
+    for word, absent in negated.items():
+        if not absent:
+            continue
         ids = [c.id for c in candidates]
-        says, denies = (listings.described_count(conn, ids, [w]) for w in (thing, absent))
+        says, denies = (listings.described_count(conn, ids, [w])
+                        for w in ((absent_thing(word),), absent))
         candidates = [c for c in candidates if not says.get(c.id) or denies.get(c.id)]
+    wordings = [negated[word] or described_wordings(word) for word in described]
     counts = listings.described_count(conn, [c.id for c in candidates], wordings)
     best = max(counts.values(), default=0)
     return [c for c in candidates if counts.get(c.id) == best] if best else candidates
@@ -290,9 +291,7 @@ def _retrieve(conn: sqlite3.Connection, request: Request, exclude: tuple[int, ..
     if heard is not None:
         return heard
     if request.qualifiers:  # 膨风茶 where a description says 又名膨风茶: that listing's name
-        spec = request.spec(exclude, cap)
-        described = listings.find(conn, replace(spec, title_words=(),
-                                                described_words=spec.title_words))
+        described = listings.find(conn, _described_instead(request.spec(exclude, cap)))
         if described:
             return Retrieved(described, request)
     twin = _sound_twin(conn, request, exclude, cap)
@@ -614,5 +613,11 @@ def _sold_listings(conn: sqlite3.Connection, spec: SearchSpec) -> list[Candidate
     """Sold-out listings a spec names: by their titles, else by another name their
     descriptions give them (膨风茶: 东方美人茶, 又名膨风茶)."""
     sold = replace(spec, sold_out=True)
-    return listings.find(conn, sold) or (listings.find(conn, replace(
-        sold, title_words=(), described_words=spec.title_words)) if spec.title_words else [])
+    return listings.find(conn, sold) or (
+        listings.find(conn, _described_instead(sold)) if spec.title_words else [])
+
+
+def _described_instead(spec: SearchSpec) -> SearchSpec:
+    """The spec with the words its titles must show looked for in the title, tags or
+    description instead: where a listing's other name is given."""
+    return replace(spec, title_words=(), described_words=spec.title_words)

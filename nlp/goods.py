@@ -947,7 +947,7 @@ def negated_wordings(phrase: str) -> tuple[str, ...]:
     """The wordings of a phrase that says something is absent, any negation for any other
     (不加碘: 未加碘, 无碘 …); () for a phrase that negates nothing. 加碘 alone is none of
     them, so a listing saying 加碘 never holds 不加碘."""
-    negation = next((n for n in (*_LONG_NEGATIONS, *_NEGATIONS) if phrase.startswith(n)), None)
+    negation = _negation(phrase)
     thing = phrase[len(negation):] if negation else ""
     if not thing or negation == "非" and len(thing) < 2:
         return ()
@@ -961,8 +961,12 @@ def negated_wordings(phrase: str) -> tuple[str, ...]:
 def absent_thing(phrase: str) -> str:
     """What a negated phrase says is absent, as a listing would say it is there (不加碘:
     加碘; 没有添加剂: 添加剂)."""
-    negation = next((n for n in (*_LONG_NEGATIONS, *_NEGATIONS) if phrase.startswith(n)), "")
-    return phrase[len(negation):]
+    return phrase[len(_negation(phrase)):]
+
+
+def _negation(phrase: str) -> str:
+    """The negation a phrase opens with, the longest first; '' for none."""
+    return next((n for n in (*_LONG_NEGATIONS, *_NEGATIONS) if phrase.startswith(n)), "")
 
 
 def described_wordings(phrase: str) -> tuple[str, ...]:
