@@ -251,3 +251,15 @@ def test_the_amount_asked_in_chat_in_the_listings_units(text: str, unit: str,
     from nlp import understand
 
     assert link_quantity(understand(text, {"page": [1]}).slots, unit) == expected
+
+
+def test_link_signatures_are_hmac_sha256_of_the_payload() -> None:
+    """Links signed before the keyed state was reused still verify: same MAC, same token."""
+    import base64
+    import hmac
+
+    token = links.sign(SECRET, 42, "buyer_m", 1_764_700_000, 3)
+    payload, _, signature = token.partition(".")
+    expected = hmac.digest(SECRET.encode(), payload.encode(), "sha256")[:16]
+    assert base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)) == expected
+    assert links.verify(SECRET, token, 1_764_700_000).quantity == 3

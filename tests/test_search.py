@@ -1142,3 +1142,23 @@ def test_a_described_clause_ranks_what_shows_it_and_a_negated_one_binds(tmp_path
     assert unsaid[0].skus == ["S-1"]       # saying nothing of iodine is no 加碘
     assert found["清真牛肉"] == ["B-1"]
     assert "I-1" in found["加碘的盐"]
+
+
+def test_title_terms_within_are_the_titles_words_of_two_or_more_characters(
+        tmp_path: Path) -> None:
+    """Words titles are indexed under that lie inside a buyer's words, longest first, then
+    by where they start; a word only other columns hold (the origin's 四川) is none."""
+    rows = [_listing("T-1", "侗家 酸鱼 500g", 5, "四川省 成都市 双流区", "双流腌坊"),
+            _listing("T-2", "赣南脐橙 10斤", 5, "江西省 赣州市 寻乌县", "寻乌果农")]
+    path = tmp_path / "terms.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    db = Database(tmp_path / "terms.db")
+    try:
+        db.call(schema.migrate)
+        db.call(listings.import_rows, read(path))
+        within = db.call(listings.title_terms_within, "四川的侗家酸鱼")
+        oranges = db.call(listings.title_terms_within, "要赣南脐橙")
+    finally:
+        db.close()
+    assert within == ["侗家", "酸鱼"]  # not 四川, nor the characters 鱼 or 的
+    assert oranges[0] == "赣南脐橙" and {"赣南", "脐橙"} <= set(oranges[1:])
